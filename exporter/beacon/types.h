@@ -1,0 +1,151 @@
+// Plain data types for what stakewatch reads from the Beacon API.
+//
+// These are decoded values, not JSON: numbers are integers, 0x-hex byte strings are bytes. They
+// carry only the fields stakewatch uses. Every type is a plain struct, cheap to move, with no
+// behaviour beyond small helpers; decoders live in beacon/decode.h and the HTTP client in
+// beacon/client.h. Thread-compatible (no internal synchronisation).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stakewatch::beacon {
+
+using Slot = uint64_t;
+using Epoch = uint64_t;
+using ValidatorIndex = uint64_t;
+using Gwei = uint64_t;
+
+using Root = std::array<uint8_t, 32>;
+using Address = std::array<uint8_t, 20>;
+using Pubkey = std::array<uint8_t, 48>;
+
+// GET /eth/v1/beacon/genesis
+struct Genesis {
+  uint64_t genesis_time = 0;  // unix seconds
+  Root genesis_validators_root{};
+  std::array<uint8_t, 4> genesis_fork_version{};
+};
+
+// GET /eth/v1/config/spec: the constants stakewatch needs. Missing keys keep mainnet defaults,
+// except where a decoder documents otherwise.
+struct ChainSpec {
+  uint64_t seconds_per_slot = 12;
+  uint64_t slots_per_epoch = 32;
+  uint64_t max_committees_per_slot = 64;
+  uint64_t target_committee_size = 128;
+  uint64_t sync_committee_size = 512;
+  uint64_t epochs_per_sync_committee_period = 256;
+  uint64_t min_attestation_inclusion_delay = 1;
+  Epoch altair_fork_epoch = UINT64_MAX;
+  Epoch deneb_fork_epoch = UINT64_MAX;
+  Epoch electra_fork_epoch = UINT64_MAX;
+  std::string config_name;  // e.g. "mainnet", "sepolia"; empty when absent
+};
+
+// GET /eth/v1/node/syncing
+struct SyncStatus {
+  Slot head_slot = 0;
+  uint64_t sync_distance = 0;
+  bool is_syncing = false;
+  bool is_optimistic = false;
+  bool el_offline = false;  // false when the node does not report it
+};
+
+struct Checkpoint {
+  Epoch epoch = 0;
+  Root root{};
+};
+
+// GET /eth/v1/beacon/states/{state_id}/finality_checkpoints
+struct FinalityCheckpoints {
+  Checkpoint previous_justified;
+  Checkpoint current_justified;
+  Checkpoint finalized;
+};
+
+// GET /eth/v1/beacon/headers/{block_id}
+struct BlockHeader {
+  Root root{};
+  bool canonical = false;
+  Slot slot = 0;
+  ValidatorIndex proposer_index = 0;
+  Root parent_root{};
+  Root state_root{};
+  Root body_root{};
+};
+
+struct AttestationData {
+  Slot slot = 0;
+  uint64_t index = 0;  // committee index before Electra; always 0 from Electra on
+  Root beacon_block_root{};
+  Checkpoint source;
+  Checkpoint target;
+};
+
+// An on-chain (aggregate) attestation, Deneb or Electra.
+struct Attestation {
+  // The SSZ Bitlist exactly as on the wire, including the length-marker bit.
+  std::vector<uint8_t> aggregation_bits;
+  // Electra only: the Bitvector[64] committee_bits, byte i of the wire form in bits 8i..8i+7
+  // (so committee c is set iff (committee_bits >> c) & 1). nullopt before Electra.
+  std::optional<uint64_t> committee_bits;
+  AttestationData data;
+};
+
+struct Withdrawal {
+  uint64_t index = 0;
+  ValidatorIndex validator_index = 0;
+  Address address{};
+  Gwei amount = 0;
+};
+
+struct ExecutionPayloadSummary {
+  Address fee_recipient{};
+  uint64_t block_number = 0;
+  Root block_hash{};
+  std::vector<Withdrawal> withdrawals;
+};
+
+struct SyncAggregate {
+  std::array<uint8_t, 64> sync_committee_bits{};  // Bitvector[512], little-endian bit order
+};
+
+// GET /eth/v2/beacon/blocks/{block_id} (signed block; only the fields stakewatch uses).
+struct Block {
+  std::string version;  // "deneb", "electra", ... from the response's "version"
+  bool execution_optimistic = false;
+  bool finalized = false;
+  Slot slot = 0;
+  ValidatorIndex proposer_index = 0;
+  Root parent_root{};
+  Root state_root{};
+  std::vector<Attestation> attestations;
+  std::optional<SyncAggregate> sync_aggregate;               // from Altair on
+  std::optional<ExecutionPayloadSummary> execution_payload;  // from Bellatrix on
+};
+
+// One committee from GET /eth/v1/beacon/states/{state_id}/committees.
+struct Committee {
+  Slot slot = 0;
+  uint64_t index = 0;
+  std::vector<ValidatorIndex> validators;
+};
+
+// GET /eth/v1/validator/duties/proposer/{epoch}
+struct ProposerDuty {
+  Pubkey pubkey{};
+  ValidatorIndex validator_index = 0;
+  Slot slot = 0;
+};
+
+struct ProposerDuties {
+  Root dependent_root{};
+  bool execution_optimistic = false;
+  std::vector<ProposerDuty> duties;
+};
+
+}  // namespace stakewatch::beacon
