@@ -34,6 +34,9 @@ struct Genesis {
 // except where a decoder documents otherwise.
 struct ChainSpec {
   uint64_t seconds_per_slot = 12;
+  // SLOT_DURATION_MS where the node serves it (newer configs; stakewatch's simulator serves it
+  // for sub-second slots); otherwise the decoder sets seconds_per_slot * 1000.
+  uint64_t slot_duration_ms = 12000;
   uint64_t slots_per_epoch = 32;
   uint64_t max_committees_per_slot = 64;
   uint64_t target_committee_size = 128;
@@ -107,7 +110,10 @@ struct ExecutionPayloadSummary {
   Address fee_recipient{};
   uint64_t block_number = 0;
   Root block_hash{};
-  std::vector<Withdrawal> withdrawals;
+  std::vector<Withdrawal> withdrawals;  // empty when blinded
+  // True when decoded from a blinded block's execution_payload_header, which carries only the
+  // withdrawals' root: `withdrawals` is then empty, not "no withdrawals".
+  bool blinded = false;
 };
 
 struct SyncAggregate {

@@ -133,8 +133,7 @@ std::string FormatLogLine(LogFormat format, LogLevel level, std::string_view msg
 
 void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
   if (!LogEnabled(level)) return;
-  const std::string ts =
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  const std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   const std::string line =
       FormatLogLine(static_cast<LogFormat>(g_format.load()), level, msg, fields, ts);
   // One write per line keeps concurrent lines whole.

@@ -16,10 +16,10 @@
 #define SW_STATUS_CONCAT_(a, b) SW_STATUS_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function if not OK.
-#define RETURN_IF_ERROR(expr)                       \
-  do {                                              \
-    ::absl::Status sw_status_ = (expr);             \
-    if (!sw_status_.ok()) return sw_status_;        \
+#define RETURN_IF_ERROR(expr)                \
+  do {                                       \
+    ::absl::Status sw_status_ = (expr);      \
+    if (!sw_status_.ok()) return sw_status_; \
   } while (0)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status, otherwise moves the
@@ -27,7 +27,7 @@
 #define ASSIGN_OR_RETURN(lhs, rexpr) \
   SW_ASSIGN_OR_RETURN_IMPL_(SW_STATUS_CONCAT_(sw_statusor_, __LINE__), lhs, rexpr)
 
-#define SW_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                              \
+#define SW_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)    \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()

@@ -1,0 +1,241 @@
+// Benchmarks for beacon/decode.h against a plain simdjson on-demand baseline on the same bytes.
+//
+//   (1) A mainnet-sized committees response generated in memory: 1,100,000 validators in
+//       32 slots x 64 committees (the spec's compute_committee slicing, ~537 members each),
+//       decimal-string indices in a deterministic shuffled order.
+//   (2) A real Electra block (test/testdata/beacon/ream/slot_8084249.json, ~400 KB).
+//
+// Baseline: one simdjson on-demand pass over the same padded bytes that visits every value and
+// reads every string (counting them), with a reused parser (like the decoders' per-thread one)
+// and with a fresh parser per iteration.
+// Both report bytes/second of JSON input.
+#include <benchmark/benchmark.h>
+#include <simdjson.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "beacon/decode.h"
+
+namespace stakewatch::beacon {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+constexpr uint64_t kValidators = 1'100'000;
+constexpr uint64_t kSlotsPerEpoch = 32;
+constexpr uint64_t kCommitteesPerSlot = 64;
+constexpr uint64_t kFirstSlot = 10'000'000;
+
+uint64_t SplitMix64(uint64_t* state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+// The committees response for one epoch, in the Beacon API's JSON shape.
+std::string MakeCommitteesResponse() {
+  std::vector<uint64_t> order(kValidators);
+  std::iota(order.begin(), order.end(), 0);
+  uint64_t seed = 42;
+  for (uint64_t i = kValidators - 1; i > 0; --i) {  // Fisher-Yates
+    std::swap(order[i], order[SplitMix64(&seed) % (i + 1)]);
+  }
+  std::string out = R"({"execution_optimistic":false,"finalized":true,"data":[)";
+  out.reserve(12 << 20);
+  const uint64_t total = kSlotsPerEpoch * kCommitteesPerSlot;
+  for (uint64_t k = 0; k < total; ++k) {
+    const uint64_t begin = kValidators * k / total;
+    const uint64_t end = kValidators * (k + 1) / total;
+    if (k > 0) out += ',';
+    out += "{\"index\":\"" + std::to_string(k % kCommitteesPerSlot) + "\",\"slot\":\"" +
+           std::to_string(kFirstSlot + k / kCommitteesPerSlot) + "\",\"validators\":[";
+    for (uint64_t i = begin; i < end; ++i) {
+      if (i > begin) out += ',';
+      out += '"';
+      out += std::to_string(order[i]);
+      out += '"';
+    }
+    out += "]}";
+  }
+  out += "]}";
+  return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Inputs are built once; PaddedBody::Of gives them simdjson's padding.
+std::string& CommitteesBody() {
+  static std::string* body = [] {
+    auto* s = new std::string(MakeCommitteesResponse());
+    PaddedBody::Of(s);
+    return s;
+  }();
+  return *body;
+}
+
+std::string& BlockBody() {
+  static std::string* body = [] {
+    auto* s = new std::string(
+        ReadFile(STAKEWATCH_SOURCE_DIR "/test/testdata/beacon/ream/slot_8084249.json"));
+    PaddedBody::Of(s);
+    return s;
+  }();
+  return *body;
+}
+
+// Baseline: visit every value, read every string value, count them.
+simdjson::error_code CountStrings(od::value v, uint64_t* count) {
+  od::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  switch (t) {
+    case od::json_type::object: {
+      od::object obj;
+      if (auto e = v.get_object().get(obj)) return e;
+      for (auto field : obj) {
+        od::value child;
+        if (auto e = field.value().get(child)) return e;
+        if (auto e = CountStrings(child, count)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array arr;
+      if (auto e = v.get_array().get(arr)) return e;
+      for (auto elem : arr) {
+        od::value child;
+        if (auto e = elem.get(child)) return e;
+        if (auto e = CountStrings(child, count)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      if (auto e = v.get_string().get(s)) return e;
+      ++*count;
+      return simdjson::SUCCESS;
+    }
+    default:
+      return simdjson::SUCCESS;  // numbers, booleans, null: skipped by the iterator
+  }
+}
+
+uint64_t CountStringsInBody(const std::string& body, od::parser& parser) {
+  od::document doc;
+  if (parser.iterate(body.data(), body.size(), body.capacity()).get(doc)) return 0;
+  od::object root;
+  if (doc.get_object().get(root)) return 0;
+  uint64_t count = 0;
+  for (auto field : root) {
+    od::value child;
+    if (field.value().get(child) || CountStrings(child, &count)) return 0;
+  }
+  return count;
+}
+
+void BM_Committees_Decode_Padded(benchmark::State& state) {
+  std::string& body = CommitteesBody();
+  size_t validators = 0;
+  for (auto _ : state) {
+    auto c = DecodeCommittees(PaddedBody::Of(&body));
+    if (!c.ok()) {
+      state.SkipWithError(std::string(c.status().message()).c_str());
+      return;
+    }
+    validators = 0;
+    for (const Committee& cm : *c) validators += cm.validators.size();
+    benchmark::DoNotOptimize(c);
+  }
+  if (validators != kValidators) state.SkipWithError("wrong validator count");
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+  state.counters["validators"] = double(validators);
+}
+BENCHMARK(BM_Committees_Decode_Padded)->Unit(benchmark::kMillisecond);
+
+// The std::string_view overload: includes the copy into simdjson's padded buffer.
+void BM_Committees_Decode_Copy(benchmark::State& state) {
+  const std::string& body = CommitteesBody();
+  for (auto _ : state) {
+    auto c = DecodeCommittees(std::string_view(body));
+    if (!c.ok()) {
+      state.SkipWithError(std::string(c.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(c);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+}
+BENCHMARK(BM_Committees_Decode_Copy)->Unit(benchmark::kMillisecond);
+
+// state.range(0): 1 = one parser reused across iterations (as the decoders do per thread),
+// 0 = a fresh parser per iteration (pays for fresh buffers' page faults every time).
+void BM_Committees_SimdjsonCountStrings(benchmark::State& state) {
+  const std::string& body = CommitteesBody();
+  uint64_t count = 0;
+  od::parser reused;
+  for (auto _ : state) {
+    od::parser fresh;
+    count = CountStringsInBody(body, state.range(0) ? reused : fresh);
+    benchmark::DoNotOptimize(count);
+  }
+  // Every validator index plus each committee's index and slot.
+  if (count != kValidators + 2 * kSlotsPerEpoch * kCommitteesPerSlot) {
+    state.SkipWithError("baseline miscounted");
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+  state.counters["strings"] = double(count);
+}
+BENCHMARK(BM_Committees_SimdjsonCountStrings)
+    ->ArgName("reuse_parser")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond);
+
+void BM_ElectraBlock_Decode_Padded(benchmark::State& state) {
+  std::string& body = BlockBody();
+  for (auto _ : state) {
+    auto b = DecodeBlock(PaddedBody::Of(&body));
+    if (!b.ok()) {
+      state.SkipWithError(std::string(b.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(b);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+}
+BENCHMARK(BM_ElectraBlock_Decode_Padded)->Unit(benchmark::kMicrosecond);
+
+void BM_ElectraBlock_SimdjsonCountStrings(benchmark::State& state) {
+  const std::string& body = BlockBody();
+  uint64_t count = 0;
+  od::parser reused;
+  for (auto _ : state) {
+    od::parser fresh;
+    count = CountStringsInBody(body, state.range(0) ? reused : fresh);
+    benchmark::DoNotOptimize(count);
+  }
+  if (count == 0) state.SkipWithError("baseline failed");
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+  state.counters["strings"] = double(count);
+}
+BENCHMARK(BM_ElectraBlock_SimdjsonCountStrings)
+    ->ArgName("reuse_parser")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace stakewatch::beacon
+
+BENCHMARK_MAIN();

@@ -1,0 +1,192 @@
+#include "app/commands.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "app/daemon.h"
+#include "app/flags.h"
+#include "common/log.h"
+#include "common/strings.h"
+#include "config/config.h"
+#include "sim/server.h"
+#include "sim/simulator.h"
+
+namespace stakewatch::app {
+namespace {
+
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "stakewatch: " << status.message() << "\n";
+  return 1;
+}
+
+// Applies --log.level and --log.format.
+absl::Status ApplyLogFlags(const std::string& level, const std::string& format) {
+  absl::StatusOr<LogLevel> l = ParseLogLevel(level);
+  if (!l.ok()) return l.status();
+  absl::StatusOr<LogFormat> f = ParseLogFormat(format);
+  if (!f.ok()) return f.status();
+  SetLogLevel(*l);
+  SetLogFormat(*f);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void BlockTerminationSignals() {
+  sigset_t set = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set = TerminationSignals();
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      LogInfo("SIGHUP received; configuration reload is not implemented yet, ignoring");
+      continue;
+    }
+    return sig;
+  }
+}
+
+int RunCommand(const std::vector<std::string>& args) {
+  FlagSet flags("stakewatch run");
+  std::string config_file = "stakewatch.yml";
+  std::vector<std::string> listen = {":9787"};
+  std::string telemetry_path = "/metrics";
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  flags.String("config.file", &config_file, "stakewatch configuration file path.");
+  flags.StringList("web.listen-address", &listen,
+                   "Addresses on which to expose metrics and the web interface (repeatable).");
+  flags.String("web.telemetry-path", &telemetry_path, "Path under which to expose metrics.");
+  flags.String("log.level", &log_level,
+               "Only log messages with the given severity or above: "
+               "debug, info, warn, error.");
+  flags.String("log.format", &log_format, "Output format of log messages: logfmt or json.");
+  if (absl::Status s = flags.Parse(args); !s.ok()) return Fail(s);
+  if (flags.help_requested()) {
+    std::cout << flags.Usage();
+    return 0;
+  }
+  if (absl::Status s = ApplyLogFlags(log_level, log_format); !s.ok()) return Fail(s);
+  absl::StatusOr<config::Config> cfg = config::LoadConfigFile(config_file);
+  if (!cfg.ok()) return Fail(cfg.status());
+
+  DaemonOptions options;
+  options.config = std::move(*cfg);
+  options.listen_addresses = listen;
+  options.telemetry_path = telemetry_path;
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Create(std::move(options));
+  if (!daemon.ok()) return Fail(daemon.status());
+  if (absl::Status s = (*daemon)->Start(); !s.ok()) return Fail(s);
+  LogInfo("stakewatch started", {{"version", StakewatchVersion()}, {"config", config_file}});
+  const int sig = WaitForTerminationSignal();
+  LogInfo("shutting down", {{"signal", absl::StrCat(sig)}});
+  (*daemon)->Stop();
+  return 0;
+}
+
+int DemoCommand(const std::vector<std::string>& args) {
+  FlagSet flags("stakewatch demo");
+  std::vector<std::string> listen = {"127.0.0.1:9787"};
+  uint64_t validators = 2000;
+  double slot_time = 0.25;
+  uint64_t seed = 1;
+  std::string log_level = "warn";
+  flags.StringList("web.listen-address", &listen, "Address of the daemon's /metrics.");
+  flags.Uint("validators", &validators, "Validators on the simulated chain (all monitored).");
+  flags.Double("slot-time", &slot_time, "Seconds per simulated slot.");
+  flags.Uint("seed", &seed, "Seed of the simulated chain.");
+  flags.String("log.level", &log_level, "Log level: debug, info, warn, error.");
+  if (absl::Status s = flags.Parse(args); !s.ok()) return Fail(s);
+  if (flags.help_requested()) {
+    std::cout << flags.Usage();
+    return 0;
+  }
+  if (absl::Status s = ApplyLogFlags(log_level, "logfmt"); !s.ok()) return Fail(s);
+  if (validators == 0 || validators > 1100000) {
+    return Fail(absl::InvalidArgumentError("--validators must be between 1 and 1100000"));
+  }
+  if (!(slot_time >= 0.01)) return Fail(absl::InvalidArgumentError("--slot-time must be >= 0.01"));
+
+  // The simulated chain, with a few faults so that the numbers have something to show.
+  std::vector<std::string> sim_args = {"--listen-address=127.0.0.1",
+                                       "--port=0",
+                                       absl::StrCat("--validators=", validators),
+                                       absl::StrCat("--slot-time=", slot_time),
+                                       absl::StrCat("--seed=", seed),
+                                       "--missed-slot-rate=0.03",
+                                       "--missed-attestation-rate=0.01",
+                                       "--late-attestation-rate=0.05",
+                                       "--wrong-head-rate=0.02",
+                                       "--duplicate-inclusion-rate=0.05"};
+  absl::StatusOr<sim::SimOptions> sim_options = sim::ParseSimFlags(sim_args);
+  if (!sim_options.ok()) return Fail(sim_options.status());
+  absl::StatusOr<std::unique_ptr<sim::ChainSimulator>> chain =
+      sim::ChainSimulator::Create(*sim_options, Clock::Real());
+  if (!chain.ok()) return Fail(chain.status());
+  sim::SimServer sim_server(chain->get(), "127.0.0.1", 0);
+  if (absl::Status s = sim_server.Start(); !s.ok()) return Fail(s);
+  const std::string node = absl::StrCat("http://127.0.0.1:", sim_server.port());
+
+  // Two groups, as an operator would configure them.
+  DaemonOptions options;
+  options.listen_addresses = listen;
+  options.config.beacon.nodes = {node};
+  options.config.beacon.poll_interval = absl::Seconds(slot_time);
+  const uint64_t split = std::max<uint64_t>(1, validators / 10);
+  config::ValidatorGroup solo{"solo", {{"operator", "me"}}, {}, {}};
+  config::ValidatorGroup pool{"pool", {{"operator", "acme"}}, {}, {}};
+  for (uint64_t v = 0; v < validators; ++v) (v < split ? solo : pool).indices.push_back(v);
+  options.config.validators.groups.push_back(std::move(solo));
+  if (!pool.indices.empty()) options.config.validators.groups.push_back(std::move(pool));
+  options.on_epoch = [](const accounting::EpochResult& r, absl::Duration took) {
+    uint64_t included = 0, missed = 0, delay_sum = 0, proposed = 0, missed_blocks = 0;
+    for (const auto& a : r.attestations) {
+      if (a.included) {
+        ++included;
+        delay_sum += a.inclusion_delay;
+      } else {
+        ++missed;
+      }
+    }
+    for (const auto& p : r.proposals) {
+      (p.outcome == accounting::ProposalOutcome::kProposed ? proposed : missed_blocks)++;
+    }
+    std::cout << absl::StrFormat(
+                     "epoch %d: attestations %d included, %d missed, mean inclusion delay %.2f "
+                     "slots; proposals %d proposed, %d missed; processed in %d ms",
+                     r.epoch, included, missed,
+                     included ? static_cast<double>(delay_sum) / included : 0.0, proposed,
+                     missed_blocks, absl::ToInt64Milliseconds(took))
+              << std::endl;
+  };
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Create(std::move(options));
+  if (!daemon.ok()) return Fail(daemon.status());
+  if (absl::Status s = (*daemon)->Start(); !s.ok()) return Fail(s);
+  std::cout << "stakewatch demo: simulated beacon node at " << node << " with " << validators
+            << " validators, " << slot_time << " s slots\n"
+            << "metrics: http://" << (*daemon)->bound_addresses()[0] << "/metrics\n"
+            << "press Ctrl-C to stop; one line per processed epoch follows" << std::endl;
+  WaitForTerminationSignal();
+  (*daemon)->Stop();
+  sim_server.Stop();
+  return 0;
+}
+
+}  // namespace stakewatch::app

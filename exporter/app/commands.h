@@ -1,0 +1,23 @@
+// The stakewatch subcommands. Each takes the arguments after the subcommand name and returns the
+// process exit code; errors are printed to stderr with what to fix.
+//
+// REQUIRES: called from main's thread after BlockTerminationSignals(), so that every thread the
+// command starts inherits the blocked mask and WaitForTerminationSignal() receives the signal.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace stakewatch::app {
+
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and threads it creates later).
+void BlockTerminationSignals();
+// Waits for SIGINT or SIGTERM; returns the signal number.
+int WaitForTerminationSignal();
+
+// `stakewatch run`: the daemon (the default command).
+int RunCommand(const std::vector<std::string>& args);
+// `stakewatch demo`: the simulator plus the daemon pointed at it, with progress lines.
+int DemoCommand(const std::vector<std::string>& args);
+
+}  // namespace stakewatch::app

@@ -1,0 +1,100 @@
+// Daemon: `stakewatch run`. Wires configuration, the beacon client, accounting, the series store
+// and the HTTP server (/metrics, /, /-/healthy, /-/ready).
+//
+//   ASSIGN_OR_RETURN(auto daemon, Daemon::Create(std::move(options)));
+//   RETURN_IF_ERROR(daemon->Start());   // binds the listeners, starts the polling thread
+//   ...                                 // until a signal
+//   daemon->Stop();
+//
+// Threads: one polling thread (beacon requests, accounting, store updates) and cpp-httplib's
+// worker threads (rendering /metrics from the store, which is safe to read concurrently).
+// Create/Start/Stop are called from one controlling thread. The daemon owns everything it
+// creates; the Clock is borrowed and must outlive it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "accounting/accounting.h"
+#include "app/epoch_processor.h"
+#include "app/self_metrics.h"
+#include "app/validator_metrics.h"
+#include "beacon/client.h"
+#include "common/clock.h"
+#include "config/config.h"
+#include "exposition/series_store.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace stakewatch::app {
+
+class BeaconNodeMetrics;
+
+struct DaemonOptions {
+  config::Config config;
+  // "host:port", ":port" (all interfaces) or "[v6]:port"; port 0 picks a free port.
+  std::vector<std::string> listen_addresses = {":9787"};
+  std::string telemetry_path = "/metrics";
+  Clock* clock = Clock::Real();
+  // Called on the polling thread after each processed epoch (the demo prints progress).
+  std::function<void(const accounting::EpochResult&, absl::Duration took)> on_epoch;
+};
+
+class Daemon {
+ public:
+  static absl::StatusOr<std::unique_ptr<Daemon>> Create(DaemonOptions options);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Binds every listen address and starts serving and polling. Fails if a port cannot be bound.
+  absl::Status Start();
+  // Stops polling and serving; waits for the threads. Idempotent.
+  void Stop();
+
+  // "host:port" actually bound, one per listen address (valid after Start()).
+  const std::vector<std::string>& bound_addresses() const { return bound_addresses_; }
+  exposition::SeriesStore& store() { return store_; }
+
+ private:
+  explicit Daemon(DaemonOptions options);
+  absl::Status Init();
+  void PollLoop();
+  void Tick();
+  std::string RenderLandingPage() const;
+
+  DaemonOptions options_;
+  exposition::SeriesStore store_;
+  std::optional<SelfMetrics> self_metrics_;
+  std::unique_ptr<BeaconNodeMetrics> node_metrics_;
+  std::unique_ptr<ValidatorMetrics> validator_metrics_;
+  std::unique_ptr<beacon::BeaconClient> client_;  // null when no beacon node is configured
+  accounting::MonitoredSet monitored_;
+  std::unique_ptr<EpochProcessor> processor_;
+  uint64_t slots_per_epoch_ = 32;
+  absl::Duration poll_interval_ = absl::Seconds(12);
+  std::optional<beacon::Epoch> next_epoch_;
+  absl::Time last_health_check_ = absl::InfinitePast();
+
+  std::vector<std::unique_ptr<httplib::Server>> servers_;
+  std::vector<std::thread> server_threads_;
+  std::vector<std::string> bound_addresses_;
+  std::thread poll_thread_;
+  absl::Notification stop_;
+  std::atomic<bool> ready_{false};
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+// Parses a listen address into host and port ("" host = all interfaces).
+absl::Status ParseListenAddress(std::string_view address, std::string* host, int* port);
+
+}  // namespace stakewatch::app

@@ -1,0 +1,37 @@
+// SelfMetrics: stakewatch's own health series (namespace stakewatch_), registered in the store.
+//
+// Owned by the daemon; the Family pointers belong to the store. Thread-safe (the store is).
+#pragma once
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "exposition/series_store.h"
+
+namespace stakewatch::app {
+
+// The version stamped into the binary (CMake project version) and the git revision.
+std::string_view StakewatchVersion();
+std::string_view StakewatchRevision();
+
+class SelfMetrics {
+ public:
+  static absl::StatusOr<SelfMetrics> Create(exposition::SeriesStore* store, absl::Time start_time);
+
+  void EpochProcessed(uint64_t epoch, absl::Duration took);
+  void EpochFailed(std::string_view reason);
+  void SetMonitoredValidators(double n);
+  void ObserveHttpRequest(std::string_view handler, absl::Duration took);
+
+ private:
+  SelfMetrics() = default;
+  exposition::Family* epochs_processed_ = nullptr;
+  exposition::Family* epoch_errors_ = nullptr;
+  exposition::Family* last_epoch_ = nullptr;
+  exposition::Family* epoch_duration_ = nullptr;
+  exposition::Family* monitored_ = nullptr;
+  exposition::Family* http_duration_ = nullptr;
+};
+
+}  // namespace stakewatch::app

@@ -1,0 +1,1064 @@
+// Beacon API decoders on simdjson's on-demand API.
+//
+// Every decoder walks every field of every object it opens (unknown fields are skipped by the
+// iterator), so a truncated document or an unbalanced object is always reached and reported;
+// after the root object ends, anything but end of input is "trailing content". Errors are built
+// from a Path chain that lives on the stack and is rendered only when something goes wrong, so
+// the success path allocates nothing for error reporting.
+#include "beacon/decode.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <initializer_list>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+
+namespace stakewatch::beacon {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+static_assert(kBodyPadding == simdjson::SIMDJSON_PADDING);
+
+// Largest SSZ Bitlist[MAX_VALIDATORS_PER_COMMITTEE * MAX_COMMITTEES_PER_SLOT] (Electra), with
+// its length bit: 131072 bits + 1 -> 16385 bytes. Guards against absurd allocations.
+constexpr size_t kMaxAggregationBitsBytes = 131072 / 8 + 1;
+
+// ---------------------------------------------------------------------------------------------
+// Error paths.
+
+// One step of a JSON path ("data", "[3]", ...), linked to its parent on the caller's stack.
+// REQUIRES: the parent outlives the child (always true for the stack discipline used here).
+class Path {
+ public:
+  explicit Path(std::string_view endpoint) : endpoint_(endpoint) {}
+  Path(const Path& parent, std::string_view key)
+      : parent_(&parent), endpoint_(parent.endpoint_), key_(key) {}
+  Path(const Path& parent, size_t index)
+      : parent_(&parent), endpoint_(parent.endpoint_), index_(index), is_index_(true) {}
+  Path(const Path&) = delete;
+  Path& operator=(const Path&) = delete;
+
+  // "endpoint: a.b[3].c: msg" (the path part is left out at the document root).
+  absl::Status Error(std::string_view msg) const {
+    std::string path;
+    Append(&path);
+    if (path.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(ToAbsl(endpoint_), ": ", ToAbsl(msg)));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(ToAbsl(endpoint_), ": ", path, ": ", ToAbsl(msg)));
+  }
+
+ private:
+  void Append(std::string* out) const {
+    if (parent_ == nullptr) return;
+    parent_->Append(out);
+    if (is_index_) {
+      absl::StrAppend(out, "[", index_, "]");
+    } else {
+      if (!out->empty()) out->push_back('.');
+      absl::StrAppend(out, ToAbsl(key_));
+    }
+  }
+
+  const Path* parent_ = nullptr;
+  std::string_view endpoint_;
+  std::string_view key_;
+  size_t index_ = 0;
+  bool is_index_ = false;
+};
+
+absl::Status JsonError(const Path& p, simdjson::error_code e) {
+  return p.Error(absl::StrCat("malformed or truncated JSON (", simdjson::error_message(e), ")"));
+}
+
+std::string_view TypeName(od::json_type t) {
+  switch (t) {
+    case od::json_type::array:
+      return "array";
+    case od::json_type::object:
+      return "object";
+    case od::json_type::number:
+      return "number";
+    case od::json_type::string:
+      return "string";
+    case od::json_type::boolean:
+      return "boolean";
+    case od::json_type::null:
+      return "null";
+  }
+  return "unknown";
+}
+
+// The error for a value of the wrong JSON type. `V` is od::value or od::document.
+template <typename V>
+absl::Status TypeError(V& v, const Path& p, std::string_view expected) {
+  od::json_type t;
+  if (auto e = v.type().get(t)) return JsonError(p, e);
+  return p.Error(absl::StrCat("expected ", ToAbsl(expected), ", got ", ToAbsl(TypeName(t))));
+}
+
+// Quotes a string for an error message, cut to a readable length.
+std::string Quote(std::string_view s) {
+  constexpr size_t kMax = 40;
+  if (s.size() <= kMax) return absl::StrCat("\"", ToAbsl(s), "\"");
+  return absl::StrCat("\"", ToAbsl(s.substr(0, kMax)), "...\" (", s.size(), " chars)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalars.
+
+constexpr std::array<int8_t, 256> MakeHexTable() {
+  std::array<int8_t, 256> t{};
+  for (auto& x : t) x = -1;
+  for (int i = 0; i < 10; ++i) t['0' + i] = static_cast<int8_t>(i);
+  for (int i = 0; i < 6; ++i) {
+    t['a' + i] = static_cast<int8_t>(10 + i);
+    t['A' + i] = static_cast<int8_t>(10 + i);
+  }
+  return t;
+}
+constexpr std::array<int8_t, 256> kHexValue = MakeHexTable();
+
+// Decodes 2*n hex digits at `s`; false if any is not a hex digit.
+bool DecodeHexDigits(const char* s, size_t n, uint8_t* out) {
+  int bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int hi = kHexValue[static_cast<uint8_t>(s[2 * i])];
+    const int lo = kHexValue[static_cast<uint8_t>(s[2 * i + 1])];
+    bad |= hi | lo;  // negative iff some digit was invalid
+    out[i] = static_cast<uint8_t>(((hi & 0xf) << 4) | (lo & 0xf));
+  }
+  return bad >= 0;
+}
+
+// Why `hex` is not 0x-hex of `want` bytes (want == SIZE_MAX: any length). Called on failure only.
+std::string HexProblem(std::string_view hex, size_t want) {
+  if (hex.size() < 2 || hex[0] != '0' || hex[1] != 'x') {
+    return absl::StrCat("invalid hex: missing 0x prefix in ", Quote(hex));
+  }
+  const std::string_view digits = hex.substr(2);
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (kHexValue[static_cast<uint8_t>(digits[i])] < 0) {
+      const char c = digits[i];
+      const std::string shown =
+          (c >= 0x20 && c < 0x7f) ? std::string(1, c) : absl::StrCat("\\x", absl::Hex(uint8_t(c)));
+      return absl::StrCat("invalid hex: non-hex character '", shown, "' at offset ", i + 2);
+    }
+  }
+  if (digits.size() % 2 != 0) {
+    return absl::StrCat("invalid hex: odd number of hex digits (", digits.size(), ")");
+  }
+  if (want != SIZE_MAX && digits.size() != 2 * want) {
+    return absl::StrCat("invalid hex: expected ", want, " bytes, got ", digits.size() / 2);
+  }
+  return "invalid hex";
+}
+
+// Digit run of known length 1..20 (all digits) to uint64; false on overflow.
+inline bool DigitsToU64(const char* s, size_t n, uint64_t* out) {
+  uint64_t v = 0;
+  const size_t safe = n < 19 ? n : 19;  // 19 digits never overflow
+  for (size_t i = 0; i < safe; ++i) v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+  if (n == 20) {
+    if (__builtin_mul_overflow(v, uint64_t{10}, &v) ||
+        __builtin_add_overflow(v, static_cast<uint64_t>(s[19] - '0'), &v)) {
+      return false;
+    }
+  }
+  *out = v;
+  return true;
+}
+
+inline bool IsDigit(char c) { return static_cast<unsigned>(c - '0') <= 9; }
+
+// Parses the decimal contents of a JSON string whose opening quote precedes `s`. The string is
+// known to be closed by a '"' (simdjson validated the token), so the scan is bounded.
+inline bool ParseQuotedU64Slow(const char* s, uint64_t* out) {
+  size_t n = 0;
+  while (n <= 20 && IsDigit(s[n])) ++n;
+  if (n == 0 || n > 20 || s[n] != '"') return false;
+  return DigitsToU64(s, n, out);
+}
+
+// As ParseQuotedU64Slow, with a SWAR fast path for up to 7 digits (every validator index, slot
+// and epoch in practice). It loads 8 bytes at `s`: the closing quote is within the input, and
+// the input is followed by kBodyPadding readable bytes.
+inline bool ParseQuotedU64(const char* s, uint64_t* out) {
+  if constexpr (std::endian::native == std::endian::little) {
+    uint64_t chunk;
+    std::memcpy(&chunk, s, sizeof(chunk));
+    const uint64_t x = chunk ^ 0x3030303030303030u;  // digit bytes become 0..9
+    // High bit of each byte that is not a digit (x > 9). Carries only move upwards and only out
+    // of bytes already flagged by `| x`, so the lowest flagged byte is exact.
+    const uint64_t non_digit = ((x + 0x7676767676767676u) | x) & 0x8080808080808080u;
+    if (non_digit != 0) {
+      const int n = std::countr_zero(non_digit) / 8;
+      if (n == 0 || s[n] != '"') return false;
+      // Left-align the n digits into 8 (leading zero digits), then combine pairs, quads, eights.
+      uint64_t v = x << (8 * (8 - n));
+      v = (v * 10) + (v >> 8);
+      v = (((v & 0x000000FF000000FFu) * (100 + (1000000ull << 32))) +
+           (((v >> 16) & 0x000000FF000000FFu) * (1 + (10000ull << 32)))) >>
+          32;
+      *out = static_cast<uint32_t>(v);
+      return true;
+    }
+  }
+  return ParseQuotedU64Slow(s, out);
+}
+
+// Error for a string that ParseQuotedU64 rejected; `s` as in ParseQuotedU64.
+absl::Status DecimalError(const Path& p, const char* s) {
+  size_t len = 0;
+  while (s[len] != '"' && len < 64) ++len;  // bounded by the closing quote
+  const std::string_view str(s, len);
+  bool all_digits = !str.empty();
+  for (char c : str) all_digits = all_digits && IsDigit(c);
+  if (all_digits && len < 64) {
+    return p.Error(absl::StrCat("decimal string ", Quote(str), " exceeds uint64"));
+  }
+  return p.Error(absl::StrCat("expected an unsigned decimal string, got ", Quote(str)));
+}
+
+absl::Status ReadU64(od::value& v, const Path& p, uint64_t* out) {
+  od::raw_json_string raw;
+  const auto e = v.get_raw_json_string().get(raw);
+  if (e == simdjson::INCORRECT_TYPE) return TypeError(v, p, "a decimal string");
+  if (e) return JsonError(p, e);
+  if (!ParseQuotedU64(raw.raw(), out)) return DecimalError(p, raw.raw());
+  return absl::OkStatus();
+}
+
+absl::Status ReadBool(od::value& v, const Path& p, bool* out) {
+  const auto e = v.get_bool().get(*out);
+  if (e == simdjson::INCORRECT_TYPE) return TypeError(v, p, "a boolean");
+  if (e) return JsonError(p, e);
+  return absl::OkStatus();
+}
+
+// The unescaped string; the view lives as long as the parser's document.
+absl::Status ReadString(od::value& v, const Path& p, std::string_view* out) {
+  const auto e = v.get_string().get(*out);
+  if (e == simdjson::INCORRECT_TYPE) return TypeError(v, p, "a string");
+  if (e) return JsonError(p, e);
+  return absl::OkStatus();
+}
+
+absl::Status ReadHexInto(od::value& v, const Path& p, uint8_t* out, size_t n) {
+  std::string_view s;
+  const auto e = v.get_string().get(s);
+  if (e == simdjson::INCORRECT_TYPE) return TypeError(v, p, "a 0x-hex string");
+  if (e) return JsonError(p, e);
+  if (!ParseHexInto(s, out, n)) return p.Error(HexProblem(s, n));
+  return absl::OkStatus();
+}
+
+template <size_t N>
+absl::Status ReadHex(od::value& v, const Path& p, std::array<uint8_t, N>* out) {
+  return ReadHexInto(v, p, out->data(), N);
+}
+
+absl::Status ReadHexBytes(od::value& v, const Path& p, std::vector<uint8_t>* out) {
+  std::string_view s;
+  const auto e = v.get_string().get(s);
+  if (e == simdjson::INCORRECT_TYPE) return TypeError(v, p, "a 0x-hex string");
+  if (e) return JsonError(p, e);
+  if (!ParseHexBytes(s, out)) return p.Error(HexProblem(s, SIZE_MAX));
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Containers.
+
+template <typename V>
+absl::Status GetObject(V& v, const Path& p, od::object* out) {
+  const auto e = v.get_object().get(*out);
+  if (e == simdjson::INCORRECT_TYPE) return TypeError(v, p, "an object");
+  if (e) return JsonError(p, e);
+  return absl::OkStatus();
+}
+
+absl::Status GetArray(od::value& v, const Path& p, od::array* out) {
+  const auto e = v.get_array().get(*out);
+  if (e == simdjson::INCORRECT_TYPE) return TypeError(v, p, "an array");
+  if (e) return JsonError(p, e);
+  return absl::OkStatus();
+}
+
+template <size_t N>
+using Keys = std::array<std::string_view, N>;
+
+// Bit mask of key indices, for the `required` argument of ForFields.
+constexpr uint32_t Bits(std::initializer_list<int> indices) {
+  uint32_t m = 0;
+  for (int i : indices) m |= uint32_t{1} << i;
+  return m;
+}
+
+// Walks every field of `obj`. For a key listed in `keys`, calls
+// on_field(int key_index, od::value& value, const Path& field_path) -> absl::Status; other keys
+// are skipped. Then reports the first key of `required` (a mask over `keys`) that was absent.
+template <size_t N, typename Fn>
+absl::Status ForFields(od::object& obj, const Path& p, const Keys<N>& keys, uint32_t required,
+                       Fn&& on_field) {
+  static_assert(N <= 32);
+  uint32_t seen = 0;
+  for (auto field_result : obj) {
+    od::field field;
+    if (auto e = std::move(field_result).get(field)) return JsonError(p, e);
+    const od::raw_json_string key = field.key();
+    for (size_t i = 0; i < N; ++i) {
+      if (key == keys[i]) {
+        const Path fp(p, keys[i]);
+        RETURN_IF_ERROR(on_field(static_cast<int>(i), field.value(), fp));
+        seen |= uint32_t{1} << i;
+        break;
+      }
+    }
+  }
+  if (const uint32_t missing = required & ~seen; missing != 0) {
+    return Path(p, keys[std::countr_zero(missing)]).Error("missing required field");
+  }
+  return absl::OkStatus();
+}
+
+// GetObject then ForFields.
+template <typename V, size_t N, typename Fn>
+absl::Status ReadObject(V& v, const Path& p, const Keys<N>& keys, uint32_t required,
+                        Fn&& on_field) {
+  od::object obj;
+  RETURN_IF_ERROR(GetObject(v, p, &obj));
+  return ForFields(obj, p, keys, required, std::forward<Fn>(on_field));
+}
+
+// Calls on_elem(od::value& element, const Path& element_path) for each element of an array.
+template <typename Fn>
+absl::Status ForElements(od::value& v, const Path& p, Fn&& on_elem) {
+  od::array arr;
+  RETURN_IF_ERROR(GetArray(v, p, &arr));
+  size_t i = 0;
+  for (auto elem_result : arr) {
+    const Path ep(p, i);
+    od::value elem;
+    if (auto e = std::move(elem_result).get(elem)) return JsonError(ep, e);
+    RETURN_IF_ERROR(on_elem(elem, ep));
+    ++i;
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driver: size checks, padding, parser, root object, trailing content.
+
+absl::Status CheckBodySize(std::string_view endpoint, std::string_view body) {
+  if (body.size() > kMaxResponseBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(ToAbsl(endpoint), ": response body of ",
+                                                   body.size(), " bytes exceeds the limit of ",
+                                                   kMaxResponseBytes, " bytes"));
+  }
+  if (body.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(ToAbsl(endpoint), ": empty response body"));
+  }
+  return absl::OkStatus();
+}
+
+// Bodies up to this size are parsed by a per-thread parser and (for the std::string_view
+// overloads) copied into a per-thread buffer, both kept between calls. Fresh multi-megabyte
+// buffers cost more in page faults than the parse itself (measured: a 10 MB committees decode
+// took 2x longer with a new parser per call). Larger bodies get their own, freed after the call.
+constexpr size_t kReuseLimitBytes = 16 << 20;
+
+// Per-thread reusable state. The decoders never re-enter one another, so one set per thread is
+// enough.
+struct ThreadScratch {
+  od::parser parser;  // allocates on first use; capacity only grows (up to kReuseLimitBytes)
+  std::string copy;   // padded copy of the body for the std::string_view overloads
+};
+
+ThreadScratch& Scratch() {
+  thread_local ThreadScratch scratch;
+  return scratch;
+}
+
+// Parses `body` (padded) and calls decode_root(od::object& root, const Path& root_path, T* out).
+template <typename T, typename Fn>
+absl::StatusOr<T> DecodePadded(std::string_view endpoint, PaddedBody padded, Fn&& decode_root) {
+  const std::string_view body = padded.body();
+  RETURN_IF_ERROR(CheckBodySize(endpoint, body));
+  const Path root(endpoint);
+  std::optional<od::parser> own_parser;
+  od::parser* parser = &Scratch().parser;
+  if (body.size() > kReuseLimitBytes) parser = &own_parser.emplace();
+  od::document doc;
+  if (auto e = parser->iterate(body.data(), body.size(), body.size() + kBodyPadding).get(doc)) {
+    return JsonError(root, e);
+  }
+  od::object obj;
+  RETURN_IF_ERROR(GetObject(doc, root, &obj));
+  T out{};
+  RETURN_IF_ERROR(decode_root(obj, root, &out));
+  // The root object has been walked to its closing brace; only the end of input may follow.
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
+    return root.Error("trailing content after the JSON document");
+  }
+  return out;
+}
+
+// Copies `body` into a padded buffer (after the size checks, so a huge body is rejected before
+// it is copied) and decodes it.
+template <typename T, typename Fn>
+absl::StatusOr<T> DecodeCopy(std::string_view endpoint, std::string_view body, Fn&& decode_root) {
+  RETURN_IF_ERROR(CheckBodySize(endpoint, body));
+  if (body.size() <= kReuseLimitBytes) {
+    std::string& copy = Scratch().copy;
+    copy.reserve(body.size() + kBodyPadding);
+    copy.assign(body.data(), body.size());
+    return DecodePadded<T>(endpoint, PaddedBody::Of(&copy), std::forward<Fn>(decode_root));
+  }
+  const simdjson::padded_string copy(body);
+  if (copy.data() == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(ToAbsl(endpoint), ": cannot allocate ", body.size(), " bytes"));
+  }
+  return DecodePadded<T>(endpoint, PaddedBody::AssumePadded(std::string_view(copy)),
+                         std::forward<Fn>(decode_root));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces.
+
+// Forks in order; kUnknown for a version string this code does not know (decoded leniently).
+enum class Fork { kUnknown = -1, kPhase0, kAltair, kBellatrix, kCapella, kDeneb, kElectra, kFulu };
+
+Fork ForkOf(std::string_view version) {
+  static constexpr std::pair<std::string_view, Fork> kForks[] = {
+      {"phase0", Fork::kPhase0},   {"altair", Fork::kAltair}, {"bellatrix", Fork::kBellatrix},
+      {"capella", Fork::kCapella}, {"deneb", Fork::kDeneb},   {"electra", Fork::kElectra},
+      {"fulu", Fork::kFulu}};
+  for (const auto& [name, fork] : kForks) {
+    if (version == name) return fork;
+  }
+  return Fork::kUnknown;
+}
+
+bool AtLeast(Fork f, Fork min) {
+  return f != Fork::kUnknown && static_cast<int>(f) >= static_cast<int>(min);
+}
+
+absl::Status ReadCheckpoint(od::value& v, const Path& p, Checkpoint* out) {
+  static constexpr Keys<2> kKeys = {"epoch", "root"};
+  return ReadObject(v, p, kKeys, Bits({0, 1}), [&](int k, od::value& f, const Path& fp) {
+    return k == 0 ? ReadU64(f, fp, &out->epoch) : ReadHex(f, fp, &out->root);
+  });
+}
+
+absl::Status ReadAttestationData(od::value& v, const Path& p, AttestationData* out) {
+  enum { kSlot, kIndex, kRoot, kSource, kTarget };
+  static constexpr Keys<5> kKeys = {"slot", "index", "beacon_block_root", "source", "target"};
+  return ReadObject(v, p, kKeys, Bits({kSlot, kIndex, kRoot, kSource, kTarget}),
+                    [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                      switch (k) {
+                        case kSlot:
+                          return ReadU64(f, fp, &out->slot);
+                        case kIndex:
+                          return ReadU64(f, fp, &out->index);
+                        case kRoot:
+                          return ReadHex(f, fp, &out->beacon_block_root);
+                        case kSource:
+                          return ReadCheckpoint(f, fp, &out->source);
+                        default:
+                          return ReadCheckpoint(f, fp, &out->target);
+                      }
+                    });
+}
+
+absl::Status ReadAttestation(od::value& v, const Path& p, Attestation* out) {
+  enum { kBits, kData, kCommitteeBits };
+  static constexpr Keys<3> kKeys = {"aggregation_bits", "data", "committee_bits"};
+  return ReadObject(
+      v, p, kKeys, Bits({kBits, kData}), [&](int k, od::value& f, const Path& fp) -> absl::Status {
+        switch (k) {
+          case kBits: {
+            RETURN_IF_ERROR(ReadHexBytes(f, fp, &out->aggregation_bits));
+            if (out->aggregation_bits.empty() || out->aggregation_bits.back() == 0) {
+              return fp.Error("bitlist has no length bit (empty, or last byte is zero)");
+            }
+            if (out->aggregation_bits.size() > kMaxAggregationBitsBytes) {
+              return fp.Error(absl::StrCat("bitlist of ", out->aggregation_bits.size(),
+                                           " bytes exceeds the maximum of ",
+                                           kMaxAggregationBitsBytes));
+            }
+            return absl::OkStatus();
+          }
+          case kData:
+            return ReadAttestationData(f, fp, &out->data);
+          default: {
+            std::array<uint8_t, 8> bytes;
+            RETURN_IF_ERROR(ReadHex(f, fp, &bytes));
+            uint64_t bits = 0;
+            for (size_t i = 0; i < bytes.size(); ++i) bits |= uint64_t{bytes[i]} << (8 * i);
+            out->committee_bits = bits;
+            return absl::OkStatus();
+          }
+        }
+      });
+}
+
+absl::Status ReadAttestations(od::value& v, const Path& p, std::vector<Attestation>* out) {
+  return ForElements(v, p, [&](od::value& e, const Path& ep) {
+    out->emplace_back();
+    return ReadAttestation(e, ep, &out->back());
+  });
+}
+
+// Electra changed the attestation type: committee_bits is required from Electra on and does not
+// exist before it. `list` is the path of the attestation array.
+absl::Status CheckCommitteeBits(const std::vector<Attestation>& atts, Fork fork,
+                                std::string_view version, const Path& list) {
+  if (fork == Fork::kUnknown) return absl::OkStatus();
+  const bool electra = AtLeast(fork, Fork::kElectra);
+  for (size_t i = 0; i < atts.size(); ++i) {
+    if (atts[i].committee_bits.has_value() == electra) continue;
+    const Path ap(list, i);
+    const Path cp(ap, "committee_bits");
+    return cp.Error(electra ? absl::StrCat("missing required field for version ", ToAbsl(version))
+                            : absl::StrCat("unexpected field for version ", ToAbsl(version),
+                                           " (committee_bits exists from electra on)"));
+  }
+  return absl::OkStatus();
+}
+
+// Which optional body fields a block had: for the per-fork checks, and to infer the fork of a
+// bare signed block that came without a "version".
+struct BodyShape {
+  bool sync_aggregate = false;
+  bool payload = false;  // execution_payload or execution_payload_header
+  bool blinded = false;  // it was execution_payload_header
+  bool withdrawals = false;
+  bool bls_changes = false;
+  bool blob_commitments = false;
+  bool execution_requests = false;
+};
+
+absl::Status ReadWithdrawal(od::value& v, const Path& p, Withdrawal* out) {
+  enum { kIndex, kValidator, kAddress, kAmount };
+  static constexpr Keys<4> kKeys = {"index", "validator_index", "address", "amount"};
+  return ReadObject(v, p, kKeys, Bits({kIndex, kValidator, kAddress, kAmount}),
+                    [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                      switch (k) {
+                        case kIndex:
+                          return ReadU64(f, fp, &out->index);
+                        case kValidator:
+                          return ReadU64(f, fp, &out->validator_index);
+                        case kAddress:
+                          return ReadHex(f, fp, &out->address);
+                        default:
+                          return ReadU64(f, fp, &out->amount);
+                      }
+                    });
+}
+
+// execution_payload, or (blinded) execution_payload_header, which has withdrawals_root instead
+// of withdrawals.
+absl::Status ReadPayload(od::value& v, const Path& p, bool blinded, ExecutionPayloadSummary* out,
+                         BodyShape* shape) {
+  enum { kFeeRecipient, kBlockNumber, kBlockHash, kWithdrawals };
+  static constexpr Keys<4> kKeys = {"fee_recipient", "block_number", "block_hash", "withdrawals"};
+  out->blinded = blinded;
+  return ReadObject(v, p, kKeys, Bits({kFeeRecipient, kBlockNumber, kBlockHash}),
+                    [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                      switch (k) {
+                        case kFeeRecipient:
+                          return ReadHex(f, fp, &out->fee_recipient);
+                        case kBlockNumber:
+                          return ReadU64(f, fp, &out->block_number);
+                        case kBlockHash:
+                          return ReadHex(f, fp, &out->block_hash);
+                        default:
+                          if (blinded)
+                            return absl::OkStatus();  // not part of the header type; ignore
+                          shape->withdrawals = true;
+                          out->withdrawals.reserve(16);  // MAX_WITHDRAWALS_PER_PAYLOAD
+                          return ForElements(f, fp, [&](od::value& e, const Path& ep) {
+                            out->withdrawals.emplace_back();
+                            return ReadWithdrawal(e, ep, &out->withdrawals.back());
+                          });
+                      }
+                    });
+}
+
+absl::Status ReadBody(od::value& v, const Path& p, Block* out, BodyShape* shape) {
+  enum {
+    kAttestations,
+    kSyncAggregate,
+    kPayload,
+    kPayloadHeader,
+    kBlsChanges,
+    kBlobCommitments,
+    kExecutionRequests
+  };
+  static constexpr Keys<7> kKeys = {"attestations",
+                                    "sync_aggregate",
+                                    "execution_payload",
+                                    "execution_payload_header",
+                                    "bls_to_execution_changes",
+                                    "blob_kzg_commitments",
+                                    "execution_requests"};
+  return ReadObject(
+      v, p, kKeys, Bits({kAttestations}), [&](int k, od::value& f, const Path& fp) -> absl::Status {
+        switch (k) {
+          case kAttestations:
+            out->attestations.reserve(128);  // MAX_ATTESTATIONS before Electra (8 after)
+            return ReadAttestations(f, fp, &out->attestations);
+          case kSyncAggregate: {
+            shape->sync_aggregate = true;
+            static constexpr Keys<1> kSyncKeys = {"sync_committee_bits"};
+            out->sync_aggregate.emplace();
+            return ReadObject(f, fp, kSyncKeys, Bits({0}), [&](int, od::value& b, const Path& bp) {
+              return ReadHex(b, bp, &out->sync_aggregate->sync_committee_bits);
+            });
+          }
+          case kPayload:
+          case kPayloadHeader:
+            if (shape->payload) {
+              return fp.Error(
+                  "a body cannot have both execution_payload and "
+                  "execution_payload_header");
+            }
+            shape->payload = true;
+            shape->blinded = k == kPayloadHeader;
+            out->execution_payload.emplace();
+            return ReadPayload(f, fp, shape->blinded, &*out->execution_payload, shape);
+          case kBlsChanges:
+            shape->bls_changes = true;  // presence only (the value is skipped)
+            return absl::OkStatus();
+          case kBlobCommitments:
+            shape->blob_commitments = true;
+            return absl::OkStatus();
+          default:
+            shape->execution_requests = true;
+            return absl::OkStatus();
+        }
+      });
+}
+
+// BeaconBlock or BlindedBeaconBlock: {slot, proposer_index, parent_root, state_root, body}.
+absl::Status ReadBeaconBlock(od::value& v, const Path& p, Block* out, BodyShape* shape) {
+  enum { kSlot, kProposer, kParent, kState, kBody };
+  static constexpr Keys<5> kKeys = {"slot", "proposer_index", "parent_root", "state_root", "body"};
+  return ReadObject(v, p, kKeys, Bits({kSlot, kProposer, kParent, kState, kBody}),
+                    [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                      switch (k) {
+                        case kSlot:
+                          return ReadU64(f, fp, &out->slot);
+                        case kProposer:
+                          return ReadU64(f, fp, &out->proposer_index);
+                        case kParent:
+                          return ReadHex(f, fp, &out->parent_root);
+                        case kState:
+                          return ReadHex(f, fp, &out->state_root);
+                        default:
+                          return ReadBody(f, fp, out, shape);
+                      }
+                    });
+}
+
+// The earliest fork whose block body has the fields seen.
+std::string_view InferVersion(const BodyShape& s) {
+  if (s.execution_requests) return "electra";
+  if (s.blob_commitments) return "deneb";
+  if (s.bls_changes) return "capella";
+  if (s.payload) return "bellatrix";
+  if (s.sync_aggregate) return "altair";
+  return "phase0";
+}
+
+absl::Status CheckBlockForFork(const Block& b, const BodyShape& shape, const Path& body) {
+  const Fork fork = ForkOf(b.version);
+  const auto missing = [&](const Path& fp) {
+    return fp.Error(absl::StrCat("missing required field for version ", b.version));
+  };
+  if (AtLeast(fork, Fork::kAltair) && !shape.sync_aggregate) {
+    return missing(Path(body, "sync_aggregate"));
+  }
+  if (AtLeast(fork, Fork::kBellatrix) && !shape.payload) {
+    return missing(Path(body, "execution_payload"));
+  }
+  if (AtLeast(fork, Fork::kCapella) && shape.payload && !shape.blinded && !shape.withdrawals) {
+    const Path pp(body, "execution_payload");
+    return missing(Path(pp, "withdrawals"));
+  }
+  return CheckCommitteeBits(b.attestations, fork, b.version, Path(body, "attestations"));
+}
+
+absl::Status ReadGenesis(od::object& root, const Path& p, Genesis* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    enum { kTime, kRoot, kFork };
+    static constexpr Keys<3> kKeys = {"genesis_time", "genesis_validators_root",
+                                      "genesis_fork_version"};
+    return ReadObject(d, dp, kKeys, Bits({kTime, kRoot, kFork}),
+                      [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                        switch (k) {
+                          case kTime:
+                            return ReadU64(f, fp, &out->genesis_time);
+                          case kRoot:
+                            return ReadHex(f, fp, &out->genesis_validators_root);
+                          default:
+                            return ReadHex(f, fp, &out->genesis_fork_version);
+                        }
+                      });
+  });
+}
+
+absl::Status ReadSpec(od::object& root, const Path& p, ChainSpec* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  enum {
+    kSecondsPerSlot,
+    kSlotDurationMs,
+    kSlotsPerEpoch,
+    kMaxCommittees,
+    kTargetCommitteeSize,
+    kSyncCommitteeSize,
+    kEpochsPerSyncPeriod,
+    kMinInclusionDelay,
+    kAltairEpoch,
+    kDenebEpoch,
+    kElectraEpoch,
+    kConfigName
+  };
+  static constexpr Keys<12> kKeys = {"SECONDS_PER_SLOT",
+                                     "SLOT_DURATION_MS",
+                                     "SLOTS_PER_EPOCH",
+                                     "MAX_COMMITTEES_PER_SLOT",
+                                     "TARGET_COMMITTEE_SIZE",
+                                     "SYNC_COMMITTEE_SIZE",
+                                     "EPOCHS_PER_SYNC_COMMITTEE_PERIOD",
+                                     "MIN_ATTESTATION_INCLUSION_DELAY",
+                                     "ALTAIR_FORK_EPOCH",
+                                     "DENEB_FORK_EPOCH",
+                                     "ELECTRA_FORK_EPOCH",
+                                     "CONFIG_NAME"};
+  uint64_t* const targets[] = {&out->seconds_per_slot,
+                               &out->slot_duration_ms,
+                               &out->slots_per_epoch,
+                               &out->max_committees_per_slot,
+                               &out->target_committee_size,
+                               &out->sync_committee_size,
+                               &out->epochs_per_sync_committee_period,
+                               &out->min_attestation_inclusion_delay,
+                               &out->altair_fork_epoch,
+                               &out->deneb_fork_epoch,
+                               &out->electra_fork_epoch};
+  bool has_seconds = false;
+  bool has_ms = false;
+  const Path data(p, "data");
+  RETURN_IF_ERROR(ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    return ReadObject(d, dp, kKeys, 0, [&](int k, od::value& f, const Path& fp) -> absl::Status {
+      if (k == kConfigName) {
+        std::string_view name;
+        RETURN_IF_ERROR(ReadString(f, fp, &name));
+        out->config_name = std::string(name);
+        return absl::OkStatus();
+      }
+      has_seconds |= k == kSecondsPerSlot;
+      has_ms |= k == kSlotDurationMs;
+      return ReadU64(f, fp, targets[k]);
+    });
+  }));
+  // SLOT_DURATION_MS is newer; derive whichever of the two slot lengths the node left out.
+  if (has_ms && !has_seconds) out->seconds_per_slot = out->slot_duration_ms / 1000;
+  if (!has_ms) {
+    if (out->seconds_per_slot == 0) return Path(data, kKeys[kSecondsPerSlot]).Error("must be > 0");
+    if (out->seconds_per_slot > UINT64_MAX / 1000) {
+      return Path(data, kKeys[kSecondsPerSlot]).Error("too large");
+    }
+    out->slot_duration_ms = out->seconds_per_slot * 1000;
+  }
+  if (out->slot_duration_ms == 0) return Path(data, kKeys[kSlotDurationMs]).Error("must be > 0");
+  if (out->slots_per_epoch == 0) return Path(data, kKeys[kSlotsPerEpoch]).Error("must be > 0");
+  return absl::OkStatus();
+}
+
+absl::Status ReadSyncing(od::object& root, const Path& p, SyncStatus* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    enum { kHead, kDistance, kSyncing, kOptimistic, kElOffline };
+    static constexpr Keys<5> kKeys = {"head_slot", "sync_distance", "is_syncing", "is_optimistic",
+                                      "el_offline"};
+    return ReadObject(d, dp, kKeys, Bits({kHead, kDistance, kSyncing}),
+                      [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                        switch (k) {
+                          case kHead:
+                            return ReadU64(f, fp, &out->head_slot);
+                          case kDistance:
+                            return ReadU64(f, fp, &out->sync_distance);
+                          case kSyncing:
+                            return ReadBool(f, fp, &out->is_syncing);
+                          case kOptimistic:
+                            return ReadBool(f, fp, &out->is_optimistic);
+                          default:
+                            return ReadBool(f, fp, &out->el_offline);
+                        }
+                      });
+  });
+}
+
+absl::Status ReadFinality(od::object& root, const Path& p, FinalityCheckpoints* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    static constexpr Keys<3> kKeys = {"previous_justified", "current_justified", "finalized"};
+    Checkpoint* const targets[] = {&out->previous_justified, &out->current_justified,
+                                   &out->finalized};
+    return ReadObject(d, dp, kKeys, Bits({0, 1, 2}), [&](int k, od::value& f, const Path& fp) {
+      return ReadCheckpoint(f, fp, targets[k]);
+    });
+  });
+}
+
+absl::Status ReadHeader(od::object& root, const Path& p, BlockHeader* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    enum { kRoot, kCanonical, kHeader };
+    static constexpr Keys<3> kKeys = {"root", "canonical", "header"};
+    return ReadObject(
+        d, dp, kKeys, Bits({kRoot, kCanonical, kHeader}),
+        [&](int k, od::value& f, const Path& fp) -> absl::Status {
+          if (k == kRoot) return ReadHex(f, fp, &out->root);
+          if (k == kCanonical) return ReadBool(f, fp, &out->canonical);
+          static constexpr Keys<1> kSigned = {"message"};
+          return ReadObject(f, fp, kSigned, Bits({0}), [&](int, od::value& m, const Path& mp) {
+            enum { kSlot, kProposer, kParent, kState, kBody };
+            static constexpr Keys<5> kMsg = {"slot", "proposer_index", "parent_root", "state_root",
+                                             "body_root"};
+            return ReadObject(m, mp, kMsg, Bits({kSlot, kProposer, kParent, kState, kBody}),
+                              [&](int j, od::value& g, const Path& gp) -> absl::Status {
+                                switch (j) {
+                                  case kSlot:
+                                    return ReadU64(g, gp, &out->slot);
+                                  case kProposer:
+                                    return ReadU64(g, gp, &out->proposer_index);
+                                  case kParent:
+                                    return ReadHex(g, gp, &out->parent_root);
+                                  case kState:
+                                    return ReadHex(g, gp, &out->state_root);
+                                  default:
+                                    return ReadHex(g, gp, &out->body_root);
+                                }
+                              });
+          });
+        });
+  });
+}
+
+absl::Status ReadBlock(od::object& root, const Path& p, Block* out) {
+  enum { kVersion, kOptimistic, kFinalized, kData, kMessage };
+  static constexpr Keys<5> kKeys = {"version", "execution_optimistic", "finalized", "data",
+                                    "message"};
+  BodyShape shape;
+  bool has_version = false, wrapped = false, bare = false;
+  RETURN_IF_ERROR(
+      ForFields(root, p, kKeys, 0, [&](int k, od::value& f, const Path& fp) -> absl::Status {
+        switch (k) {
+          case kVersion: {
+            has_version = true;
+            std::string_view version;
+            RETURN_IF_ERROR(ReadString(f, fp, &version));
+            out->version = std::string(version);
+            return absl::OkStatus();
+          }
+          case kOptimistic:
+            return ReadBool(f, fp, &out->execution_optimistic);
+          case kFinalized:
+            return ReadBool(f, fp, &out->finalized);
+          case kData: {
+            wrapped = true;
+            static constexpr Keys<1> kSigned = {"message"};
+            return ReadObject(f, fp, kSigned, Bits({0}), [&](int, od::value& m, const Path& mp) {
+              return ReadBeaconBlock(m, mp, out, &shape);
+            });
+          }
+          default:
+            bare = true;
+            return ReadBeaconBlock(f, fp, out, &shape);
+        }
+      }));
+  if (wrapped && bare) return Path(p, "message").Error("both \"data\" and a bare \"message\"");
+  if (!wrapped && !bare) return Path(p, "data").Error("missing required field");
+  if (wrapped && !has_version) return Path(p, "version").Error("missing required field");
+  if (!has_version) out->version = std::string(InferVersion(shape));
+  if (wrapped) {
+    const Path dp(p, "data");
+    const Path mp(dp, "message");
+    return CheckBlockForFork(*out, shape, Path(mp, "body"));
+  }
+  const Path mp(p, "message");
+  return CheckBlockForFork(*out, shape, Path(mp, "body"));
+}
+
+absl::Status ReadBlockAttestations(od::object& root, const Path& p, std::vector<Attestation>* out) {
+  enum { kVersion, kData };
+  static constexpr Keys<2> kKeys = {"version", "data"};
+  std::string version;
+  RETURN_IF_ERROR(ForFields(root, p, kKeys, Bits({kVersion, kData}),
+                            [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                              if (k == kData) return ReadAttestations(f, fp, out);
+                              std::string_view v;
+                              RETURN_IF_ERROR(ReadString(f, fp, &v));
+                              version = std::string(v);
+                              return absl::OkStatus();
+                            }));
+  return CheckCommitteeBits(*out, ForkOf(version), version, Path(p, "data"));
+}
+
+// The hot path: ~1.1 M validator indices per mainnet epoch. Indices are parsed straight from the
+// input buffer (no unescaping copy) into a scratch vector reused across committees, then copied
+// once into an exactly sized vector.
+absl::Status ReadValidatorIndices(od::value& v, const Path& p, std::vector<uint64_t>* scratch) {
+  od::array arr;
+  RETURN_IF_ERROR(GetArray(v, p, &arr));
+  scratch->clear();
+  for (auto elem_result : arr) {
+    od::value elem;
+    od::raw_json_string raw;
+    uint64_t index;
+    if (auto e = std::move(elem_result).get(elem)) {
+      return JsonError(Path(p, scratch->size()), e);
+    }
+    if (auto e = elem.get_raw_json_string().get(raw)) {
+      const Path ep(p, scratch->size());
+      return e == simdjson::INCORRECT_TYPE ? TypeError(elem, ep, "a decimal string")
+                                           : JsonError(ep, e);
+    }
+    if (!ParseQuotedU64(raw.raw(), &index)) {
+      return DecimalError(Path(p, scratch->size()), raw.raw());
+    }
+    scratch->push_back(index);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadCommittees(od::object& root, const Path& p, std::vector<Committee>* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  std::vector<uint64_t> scratch;
+  scratch.reserve(1024);
+  out->reserve(64);
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    return ForElements(d, dp, [&](od::value& e, const Path& ep) {
+      out->emplace_back();
+      Committee& c = out->back();
+      enum { kIndex, kSlot, kValidators };
+      static constexpr Keys<3> kKeys = {"index", "slot", "validators"};
+      return ReadObject(e, ep, kKeys, Bits({kIndex, kSlot, kValidators}),
+                        [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                          switch (k) {
+                            case kIndex:
+                              return ReadU64(f, fp, &c.index);
+                            case kSlot:
+                              return ReadU64(f, fp, &c.slot);
+                            default:
+                              RETURN_IF_ERROR(ReadValidatorIndices(f, fp, &scratch));
+                              c.validators.assign(scratch.begin(), scratch.end());
+                              return absl::OkStatus();
+                          }
+                        });
+    });
+  });
+}
+
+absl::Status ReadProposerDuties(od::object& root, const Path& p, ProposerDuties* out) {
+  enum { kDependentRoot, kOptimistic, kData };
+  static constexpr Keys<3> kKeys = {"dependent_root", "execution_optimistic", "data"};
+  return ForFields(root, p, kKeys, Bits({kDependentRoot, kData}),
+                   [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                     if (k == kDependentRoot) return ReadHex(f, fp, &out->dependent_root);
+                     if (k == kOptimistic) return ReadBool(f, fp, &out->execution_optimistic);
+                     out->duties.reserve(32);
+                     return ForElements(f, fp, [&](od::value& e, const Path& ep) {
+                       out->duties.emplace_back();
+                       ProposerDuty& duty = out->duties.back();
+                       enum { kPubkey, kValidator, kSlot };
+                       static constexpr Keys<3> kDutyKeys = {"pubkey", "validator_index", "slot"};
+                       return ReadObject(e, ep, kDutyKeys, Bits({kPubkey, kValidator, kSlot}),
+                                         [&](int j, od::value& g, const Path& gp) -> absl::Status {
+                                           switch (j) {
+                                             case kPubkey:
+                                               return ReadHex(g, gp, &duty.pubkey);
+                                             case kValidator:
+                                               return ReadU64(g, gp, &duty.validator_index);
+                                             default:
+                                               return ReadU64(g, gp, &duty.slot);
+                                           }
+                                         });
+                     });
+                   });
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Public entry points.
+
+#define SW_DEFINE_DECODER(Name, Type, endpoint, reader) \
+  absl::StatusOr<Type> Name(std::string_view body) {    \
+    return DecodeCopy<Type>(endpoint, body, reader);    \
+  }                                                     \
+  absl::StatusOr<Type> Name(PaddedBody body) { return DecodePadded<Type>(endpoint, body, reader); }
+
+SW_DEFINE_DECODER(DecodeGenesis, Genesis, "genesis", ReadGenesis)
+SW_DEFINE_DECODER(DecodeSpec, ChainSpec, "spec", ReadSpec)
+SW_DEFINE_DECODER(DecodeSyncing, SyncStatus, "syncing", ReadSyncing)
+SW_DEFINE_DECODER(DecodeFinalityCheckpoints, FinalityCheckpoints, "finality_checkpoints",
+                  ReadFinality)
+SW_DEFINE_DECODER(DecodeHeader, BlockHeader, "header", ReadHeader)
+SW_DEFINE_DECODER(DecodeBlock, Block, "block", ReadBlock)
+SW_DEFINE_DECODER(DecodeBlockAttestations, std::vector<Attestation>, "block_attestations",
+                  ReadBlockAttestations)
+SW_DEFINE_DECODER(DecodeCommittees, std::vector<Committee>, "committees", ReadCommittees)
+SW_DEFINE_DECODER(DecodeProposerDuties, ProposerDuties, "proposer_duties", ReadProposerDuties)
+
+#undef SW_DEFINE_DECODER
+
+bool ParseHexInto(std::string_view hex, uint8_t* out, size_t n) {
+  if (hex.size() != 2 + 2 * n || hex[0] != '0' || hex[1] != 'x') return false;
+  return DecodeHexDigits(hex.data() + 2, n, out);
+}
+
+bool ParseHexBytes(std::string_view hex, std::vector<uint8_t>* out) {
+  if (hex.size() < 2 || hex[0] != '0' || hex[1] != 'x' || hex.size() % 2 != 0) return false;
+  out->resize((hex.size() - 2) / 2);
+  return DecodeHexDigits(hex.data() + 2, out->size(), out->data());
+}
+
+bool ParseUint64(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  for (char c : s) {
+    if (!IsDigit(c)) return false;
+  }
+  return DigitsToU64(s.data(), s.size(), out);
+}
+
+std::string ToHex(const uint8_t* data, size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(2 + 2 * size, '0');
+  out[1] = 'x';
+  for (size_t i = 0; i < size; ++i) {
+    out[2 + 2 * i] = kDigits[data[i] >> 4];
+    out[3 + 2 * i] = kDigits[data[i] & 0xf];
+  }
+  return out;
+}
+
+}  // namespace stakewatch::beacon

@@ -1,0 +1,75 @@
+// SimOptions: everything that defines a simulated chain and how `stakewatch simulate` serves it,
+// plus the flag parser for that subcommand.
+//
+//   ASSIGN_OR_RETURN(SimOptions opts, ParseSimFlags({"--validators=4096", "--slot-time=0.1"}));
+//   ASSIGN_OR_RETURN(auto sim, ChainSimulator::Create(opts, Clock::Real()));
+//
+// The chain is a pure function of the "model" fields: two simulators with equal model fields
+// answer every request for a past slot with identical bytes, whenever they are asked.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+
+namespace stakewatch::sim {
+
+struct SimOptions {
+  // ---- Model (what the chain looks like) ----
+  uint64_t seed = 1;
+  // Active validators, indices 0..validators-1, all active from genesis. 1..1,100,000.
+  uint64_t validators = 1000;
+  // Slot length; must be a whole number of milliseconds, at least 10 ms.
+  double seconds_per_slot = 12.0;
+  // Start of slot 0. Whole seconds (the Beacon API serves genesis_time as an integer).
+  absl::Time genesis_time = absl::UnixEpoch();
+  uint64_t slots_per_epoch = 32;  // 1..64
+
+  // Probabilities in [0, 1], all drawn independently per slot or per (validator, duty slot).
+  // A missed proposal IS an empty slot: the proposer of the slot did not publish a block, so
+  // /headers/{slot} and /blocks/{slot} answer 404. Slot 0 (genesis) always has a block.
+  double missed_slot_rate = 0.0;
+  // The validator did not attest at all.
+  double missed_attestation_rate = 0.0;
+  // The vote is included with a delay of 2..8 slots (geometric) instead of the next slot.
+  double late_attestation_rate = 0.0;
+  // The vote's beacon_block_root is an orphan root instead of the canonical head.
+  double wrong_head_rate = 0.0;
+  // After its first inclusion, the vote is included once more in the next non-empty block
+  // (within the EIP-7045 window). Ground truth counts only the first inclusion.
+  double duplicate_inclusion_rate = 0.0;
+
+  // ---- Serving (`stakewatch simulate` only; ChainSimulator ignores these) ----
+  std::string listen_address = "127.0.0.1";
+  int port = 5052;  // 0 = pick a free port
+  // JSON Lines ground truth, written as epochs complete; empty = none.
+  std::string ground_truth_path;
+  // Inclusive validator range written to the ground-truth file.
+  uint64_t ground_truth_first_validator = 0;
+  uint64_t ground_truth_last_validator = UINT64_MAX;
+};
+
+// Checks ranges and probabilities of the model fields. Returns InvalidArgument naming the field.
+absl::Status ValidateSimOptions(const SimOptions& options);
+
+// Parses the flags of `stakewatch simulate` (`--name=value` form only; a leading "simulate" word
+// is skipped). Flags:
+//   --port=P --listen-address=HOST --validators=N --slot-time=SECONDS --seed=S
+//   --genesis-time=UNIX_SECONDS (default: now, rounded down to a second, minus 4 epochs)
+//   --missed-slot-rate=F (alias --missed-proposal-rate) --missed-attestation-rate=F
+//   --late-attestation-rate=F --wrong-head-rate=F --duplicate-inclusion-rate=F
+//   --ground-truth=FILE --ground-truth-validators=A-B
+// Unknown flags, missing values and out-of-range values give InvalidArgument. `clock` supplies
+// "now" for the default genesis time.
+absl::StatusOr<SimOptions> ParseSimFlags(const std::vector<std::string>& args, Clock& clock);
+// Same, with the real clock.
+absl::StatusOr<SimOptions> ParseSimFlags(const std::vector<std::string>& args);
+
+// Multi-line usage text for `stakewatch simulate --help`.
+std::string SimUsage();
+
+}  // namespace stakewatch::sim

@@ -1,0 +1,83 @@
+#include "sim/options.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace stakewatch::sim {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ParseSimFlagsTest, ParsesEveryFlag) {
+  FakeClock clock;
+  absl::StatusOr<SimOptions> o = ParseSimFlags(
+      {"simulate", "--port=0", "--listen-address=0.0.0.0", "--validators=1100000",
+       "--slot-time=0.1", "--seed=99", "--genesis-time=1600000000", "--missed-slot-rate=0.1",
+       "--missed-attestation-rate=0.2", "--late-attestation-rate=0.3", "--wrong-head-rate=0.4",
+       "--duplicate-inclusion-rate=0.5", "--ground-truth=/tmp/gt.jsonl",
+       "--ground-truth-validators=10-20"},
+      clock);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->port, 0);
+  EXPECT_EQ(o->listen_address, "0.0.0.0");
+  EXPECT_EQ(o->validators, 1100000u);
+  EXPECT_DOUBLE_EQ(o->seconds_per_slot, 0.1);
+  EXPECT_EQ(o->seed, 99u);
+  EXPECT_EQ(o->genesis_time, absl::FromUnixSeconds(1600000000));
+  EXPECT_DOUBLE_EQ(o->missed_slot_rate, 0.1);
+  EXPECT_DOUBLE_EQ(o->missed_attestation_rate, 0.2);
+  EXPECT_DOUBLE_EQ(o->late_attestation_rate, 0.3);
+  EXPECT_DOUBLE_EQ(o->wrong_head_rate, 0.4);
+  EXPECT_DOUBLE_EQ(o->duplicate_inclusion_rate, 0.5);
+  EXPECT_EQ(o->ground_truth_path, "/tmp/gt.jsonl");
+  EXPECT_EQ(o->ground_truth_first_validator, 10u);
+  EXPECT_EQ(o->ground_truth_last_validator, 20u);
+}
+
+TEST(ParseSimFlagsTest, DefaultsAndAlias) {
+  FakeClock clock(absl::FromUnixSeconds(1700000000) + absl::Milliseconds(700));
+  absl::StatusOr<SimOptions> o = ParseSimFlags({"--missed-proposal-rate=0.25"}, clock);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_DOUBLE_EQ(o->missed_slot_rate, 0.25);
+  EXPECT_EQ(o->validators, 1000u);
+  EXPECT_DOUBLE_EQ(o->seconds_per_slot, 12.0);
+  // Now (rounded down to a second) minus 4 epochs of 32 slots of 12 s.
+  EXPECT_EQ(o->genesis_time, absl::FromUnixSeconds(1700000000 - 4 * 32 * 12));
+  EXPECT_EQ(o->port, 5052);
+  EXPECT_EQ(o->listen_address, "127.0.0.1");
+}
+
+TEST(ParseSimFlagsTest, RejectsBadInput) {
+  FakeClock clock;
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  } cases[] = {
+      {{"--bogus=1"}, "unknown flag --bogus"},
+      {{"--validators"}, "needs a value"},
+      {{"validators=3"}, "unexpected argument"},
+      {{"--validators=0"}, "1..1100000"},
+      {{"--validators=1100001"}, "1..1100000"},
+      {{"--validators=abc"}, "non-negative integer"},
+      {{"--validators=-5"}, "non-negative integer"},
+      {{"--port=70000"}, "port"},
+      {{"--slot-time=abc"}, "expected a number"},
+      {{"--slot-time=0.0001"}, "milliseconds"},
+      {{"--slot-time=0.1005"}, "milliseconds"},
+      {{"--missed-slot-rate=1.5"}, "probability"},
+      {{"--wrong-head-rate=-0.1"}, "probability"},
+      {{"--late-attestation-rate=nan"}, "number"},
+      {{"--ground-truth-validators=5-2"}, "A must be <= B"},
+      {{"--ground-truth-validators=5"}, "expected A-B"},
+      {{"--genesis-time=1.5"}, "non-negative integer"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<SimOptions> o = ParseSimFlags(c.args, clock);
+    ASSERT_FALSE(o.ok()) << c.args[0];
+    EXPECT_TRUE(absl::IsInvalidArgument(o.status())) << c.args[0];
+    EXPECT_THAT(std::string(o.status().message()), HasSubstr(c.message)) << c.args[0];
+  }
+}
+
+}  // namespace
+}  // namespace stakewatch::sim

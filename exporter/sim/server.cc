@@ -1,0 +1,151 @@
+#include "sim/server.h"
+
+#include <httplib.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "sim/ground_truth.h"
+
+namespace stakewatch::sim {
+
+SimServer::SimServer(const ChainSimulator* sim, std::string host, int port)
+    : sim_(sim), host_(std::move(host)), port_(port) {}
+
+SimServer::~SimServer() { Stop(); }
+
+absl::Status SimServer::Start() {
+  if (server_) return absl::FailedPreconditionError("SimServer already started");
+  server_ = std::make_unique<httplib::Server>();
+  // httplib's default also sets SO_REUSEPORT, which would let two simulators share a port.
+  server_->set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  const ChainSimulator* sim = sim_;
+  server_->Get(R"(/eth/.*)", [sim](const httplib::Request& req, httplib::Response& res) {
+    auto r = std::make_shared<ApiResponse>(sim->Get(req.path, req.params));
+    res.status = r->status;
+    if (r->electra_header) res.set_header("Eth-Consensus-Version", "electra");
+    if (r->status == 200 && r->size() == 0) return;  // e.g. /node/health
+    if (r->status != 200 || r->size() < (64 << 10)) {
+      res.set_content(r->Body(), "application/json");
+      return;
+    }
+    // Stream prefix + shared + suffix; the provider keeps the response alive.
+    res.set_content_provider(
+        r->size(), "application/json", [r](size_t offset, size_t length, httplib::DataSink& sink) {
+          const std::string_view parts[3] = {
+              r->prefix, r->shared ? std::string_view(*r->shared) : std::string_view(), r->suffix};
+          size_t base = 0;
+          for (std::string_view part : parts) {
+            if (offset < base + part.size() && length > 0) {
+              const size_t from = offset - base;
+              const size_t n = std::min(length, part.size() - from);
+              if (!sink.write(part.data() + from, n)) return false;
+              offset += n;
+              length -= n;
+            }
+            base += part.size();
+          }
+          return true;
+        });
+  });
+  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      res.set_content(absl::StrCat("{\"code\":", res.status, ",\"message\":\"NOT_FOUND\"}"),
+                      "application/json");
+    }
+  });
+  if (port_ == 0) {
+    port_ = server_->bind_to_any_port(host_);
+    if (port_ < 0) port_ = 0;
+  } else if (!server_->bind_to_port(host_, port_)) {
+    port_ = 0;
+  }
+  if (port_ == 0) {
+    server_.reset();
+    return absl::UnavailableError(absl::StrCat("simulate: cannot bind ", host_));
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() is a no-op until the listen loop has started, so a Stop() right after
+  // Start() would hang the join: wait for the loop (it starts within microseconds).
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) absl::SleepFor(absl::Milliseconds(1));
+  return absl::OkStatus();
+}
+
+void SimServer::Stop() {
+  if (!server_) return;
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
+
+absl::Status RunSimulateCommand(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::fputs(SimUsage().c_str(), stdout);
+      return absl::OkStatus();
+    }
+  }
+  absl::StatusOr<SimOptions> options = ParseSimFlags(args);
+  if (!options.ok()) return options.status();
+  absl::StatusOr<std::unique_ptr<ChainSimulator>> sim =
+      ChainSimulator::Create(*options, Clock::Real());
+  if (!sim.ok()) return sim.status();
+
+  // Block the stop signals in this thread before any other starts, so that every thread
+  // inherits the mask and the loop below receives them with sigtimedwait.
+  sigset_t stop_signals, old_mask;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+
+  std::unique_ptr<GroundTruthWriter> writer;
+  absl::Status status;
+  if (!options->ground_truth_path.empty()) {
+    writer = std::make_unique<GroundTruthWriter>(sim->get(), options->ground_truth_path,
+                                                 options->ground_truth_first_validator,
+                                                 options->ground_truth_last_validator);
+    status = writer->Open();
+  }
+  SimServer server(sim->get(), options->listen_address, options->port);
+  if (status.ok()) status = server.Start();
+  if (status.ok()) {
+    LogInfo("simulator listening",
+            {{"address", options->listen_address},
+             {"port", absl::StrCat(server.port())},
+             {"validators", absl::StrCat(options->validators)},
+             {"slot_time", absl::StrCat(options->seconds_per_slot)},
+             {"genesis_time", absl::StrCat(absl::ToUnixSeconds(options->genesis_time))},
+             {"seed", absl::StrCat(options->seed)}});
+    const double poll = std::clamp(options->seconds_per_slot, 0.05, 1.0);
+    timespec timeout{static_cast<time_t>(poll),
+                     static_cast<long>((poll - static_cast<int>(poll)) * 1e9)};
+    while (true) {
+      if (writer) {
+        absl::StatusOr<int> n = writer->WriteCompletedEpochs();
+        if (!n.ok()) {
+          status = n.status();
+          break;
+        }
+      }
+      const int sig = sigtimedwait(&stop_signals, nullptr, &timeout);
+      if (sig == SIGINT || sig == SIGTERM) {
+        LogInfo("simulator stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+        break;
+      }
+    }
+  }
+  server.Stop();
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  return status;
+}
+
+}  // namespace stakewatch::sim

@@ -1,0 +1,613 @@
+// ChainSimulator: request routing and Beacon API JSON rendering. Field order and shapes follow
+// real Electra responses (fixtures/ream, fixtures/eth-validator-watcher).
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/strings.h"
+#include "sim/internal.h"
+#include "sim/simulator.h"
+
+namespace stakewatch::sim {
+
+using internal::AppendHex;
+using internal::AppendQuotedU64;
+using internal::AppendU64;
+using internal::FillBytes;
+using internal::Hash;
+
+namespace {
+
+std::optional<uint64_t> ParseDecimal(std::string_view s) {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+std::optional<Root> ParseRoot(std::string_view s) {
+  if (s.size() != 66 || s[0] != '0' || s[1] != 'x') return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  Root r{};
+  for (size_t i = 0; i < 32; ++i) {
+    const int hi = nibble(s[2 + 2 * i]);
+    const int lo = nibble(s[3 + 2 * i]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    r[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return r;
+}
+
+void AppendRoot(std::string* out, const Root& r) { AppendHex(out, r.data(), r.size()); }
+
+// Appends `n` pseudo-random bytes as hex.
+void AppendRandomHex(std::string* out, uint64_t seed, uint64_t tag, uint64_t a, uint64_t b,
+                     size_t n) {
+  uint8_t buf[256];
+  FillBytes(seed, tag, a, b, buf, n);
+  AppendHex(out, buf, n);
+}
+
+// Keeps user text safe inside a JSON string.
+std::string JsonSafe(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 100)) {
+    out.push_back((c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? c : '?');
+  }
+  return out;
+}
+
+const char* Bool(bool b) { return b ? "true" : "false"; }
+
+std::optional<std::string_view> Param(const QueryParams& q, const char* name) {
+  auto it = q.find(name);
+  if (it == q.end()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+}  // namespace
+
+ApiResponse ChainSimulator::Error(int code, std::string_view message) const {
+  ApiResponse r;
+  r.status = code;
+  r.prefix = absl::StrCat("{\"code\":", code, ",\"message\":\"", JsonSafe(message), "\"}");
+  return r;
+}
+
+ApiResponse ChainSimulator::Get(std::string_view path, const QueryParams& query) const {
+  return Route(path, query);
+}
+
+ApiResponse ChainSimulator::Route(std::string_view path, const QueryParams& query) const {
+  std::vector<std::string_view> parts;
+  for (absl::string_view p : absl::StrSplit(ToAbsl(path), '/', absl::SkipEmpty())) {
+    parts.push_back(ToStd(p));
+  }
+  auto is = [&](std::initializer_list<std::string_view> want) {
+    if (parts.size() != want.size()) return false;
+    size_t i = 0;
+    for (std::string_view w : want) {
+      if (w != "*" && w != parts[i]) return false;
+      ++i;
+    }
+    return true;
+  };
+  if (is({"eth", "v1", "beacon", "genesis"})) {
+    ApiResponse r;
+    r.prefix = "{\"data\":{\"genesis_time\":";
+    AppendQuotedU64(&r.prefix, static_cast<uint64_t>(absl::ToUnixSeconds(options_.genesis_time)));
+    r.prefix += ",\"genesis_validators_root\":\"";
+    r.prefix.pop_back();
+    AppendRandomHex(&r.prefix, options_.seed, internal::kTagMisc, n_, 1, 32);
+    r.prefix += ",\"genesis_fork_version\":\"0x10000038\"}}";
+    return r;
+  }
+  if (is({"eth", "v1", "config", "spec"})) return GetSpec();
+  if (is({"eth", "v1", "node", "syncing"})) {
+    ApiResponse r;
+    r.prefix = "{\"data\":{\"head_slot\":";
+    AppendQuotedU64(&r.prefix, HeadSlot());
+    r.prefix +=
+        ",\"sync_distance\":\"0\",\"is_syncing\":false,\"is_optimistic\":false,"
+        "\"el_offline\":false}}";
+    return r;
+  }
+  if (is({"eth", "v1", "node", "health"})) return ApiResponse{};
+  if (is({"eth", "v1", "beacon", "states", "*", "finality_checkpoints"})) {
+    return GetFinality(parts[4]);
+  }
+  if (is({"eth", "v1", "beacon", "states", "*", "committees"})) {
+    return GetCommittees(parts[4], query);
+  }
+  if (is({"eth", "v1", "beacon", "headers", "*"})) return GetHeader(parts[4]);
+  if (is({"eth", "v2", "beacon", "blocks", "*"})) return GetBlock(parts[4], false);
+  if (is({"eth", "v2", "beacon", "blocks", "*", "attestations"})) return GetBlock(parts[4], true);
+  if (is({"eth", "v1", "validator", "duties", "proposer", "*"})) {
+    return GetProposerDuties(parts[5]);
+  }
+  return Error(404, absl::StrCat("NOT_FOUND: no route for ", ToAbsl(path)));
+}
+
+ApiResponse ChainSimulator::GetSpec() const {
+  const int64_t slot_ms = absl::ToInt64Milliseconds(slot_duration_);
+  // SECONDS_PER_SLOT is a uint64 in every client's config; sub-second slots round up to 1 there,
+  // and SLOT_DURATION_MS (the newer spec name, which stakewatch prefers) is always exact.
+  const std::string seconds = absl::StrCat(std::max<int64_t>(1, (slot_ms + 999) / 1000));
+  const std::pair<std::string_view, std::string> kv[] = {
+      {"CONFIG_NAME", "stakewatch-sim"},
+      {"PRESET_BASE", "mainnet"},
+      {"GENESIS_FORK_VERSION", "0x10000038"},
+      {"ALTAIR_FORK_VERSION", "0x20000038"},
+      {"ALTAIR_FORK_EPOCH", "0"},
+      {"BELLATRIX_FORK_VERSION", "0x30000038"},
+      {"BELLATRIX_FORK_EPOCH", "0"},
+      {"CAPELLA_FORK_VERSION", "0x40000038"},
+      {"CAPELLA_FORK_EPOCH", "0"},
+      {"DENEB_FORK_VERSION", "0x50000038"},
+      {"DENEB_FORK_EPOCH", "0"},
+      {"ELECTRA_FORK_VERSION", "0x60000038"},
+      {"ELECTRA_FORK_EPOCH", "0"},
+      {"FULU_FORK_VERSION", "0x70000038"},
+      {"FULU_FORK_EPOCH", "18446744073709551615"},
+      {"SECONDS_PER_SLOT", seconds},
+      {"SLOT_DURATION_MS", absl::StrCat(slot_ms)},
+      {"SLOTS_PER_EPOCH", absl::StrCat(spe_)},
+      {"MAX_COMMITTEES_PER_SLOT", "64"},
+      {"TARGET_COMMITTEE_SIZE", "128"},
+      {"MAX_VALIDATORS_PER_COMMITTEE", "2048"},
+      {"SHUFFLE_ROUND_COUNT", "90"},
+      {"MIN_ATTESTATION_INCLUSION_DELAY", "1"},
+      {"MAX_ATTESTATIONS_ELECTRA", "8"},
+      {"SYNC_COMMITTEE_SIZE", "512"},
+      {"EPOCHS_PER_SYNC_COMMITTEE_PERIOD", "256"},
+      {"MAX_WITHDRAWALS_PER_PAYLOAD", "16"},
+      {"DEPOSIT_CHAIN_ID", "1337"},
+  };
+  ApiResponse r;
+  r.prefix = "{\"data\":{";
+  bool first = true;
+  for (const auto& [k, v] : kv) {
+    if (!first) r.prefix += ',';
+    first = false;
+    absl::StrAppend(&r.prefix, "\"", ToAbsl(k), "\":\"", v, "\"");
+  }
+  r.prefix += "}}";
+  return r;
+}
+
+std::optional<Slot> ChainSimulator::ResolveBlockId(std::string_view id, ApiResponse* error) const {
+  const Slot head = HeadSlot();
+  const Epoch current = head / spe_;
+  if (id == "head") return LatestBlockSlotAt(head);
+  if (id == "genesis") return Slot{0};
+  if (id == "finalized") return LatestBlockSlotAt((current >= 2 ? current - 2 : 0) * spe_);
+  if (id == "justified") return LatestBlockSlotAt((current >= 1 ? current - 1 : 0) * spe_);
+  if (std::optional<uint64_t> slot = ParseDecimal(id)) {
+    if (*slot > head) {
+      *error = Error(404, absl::StrCat("NOT_FOUND: beacon block at slot ", *slot, " (future)"));
+      return std::nullopt;
+    }
+    if (!HasBlock(*slot)) {
+      *error = Error(404, absl::StrCat("NOT_FOUND: beacon block at slot ", *slot));
+      return std::nullopt;
+    }
+    return *slot;
+  }
+  if (std::optional<Root> root = ParseRoot(id)) {
+    const Slot slot = internal::DecodeSlotRoot(options_.seed, internal::kTagBlockRootMask, *root);
+    if (slot <= head && HasBlock(slot) && BlockRoot(slot) == *root) return slot;
+    *error = Error(404, absl::StrCat("NOT_FOUND: beacon block with root ", ToAbsl(id)));
+    return std::nullopt;
+  }
+  *error = Error(400, absl::StrCat("Invalid block ID: ", ToAbsl(id)));
+  return std::nullopt;
+}
+
+std::optional<Slot> ChainSimulator::ResolveStateId(std::string_view id, ApiResponse* error) const {
+  const Slot head = HeadSlot();
+  const Epoch current = head / spe_;
+  if (id == "head") return head;
+  if (id == "genesis") return Slot{0};
+  if (id == "finalized") return (current >= 2 ? current - 2 : 0) * spe_;
+  if (id == "justified") return (current >= 1 ? current - 1 : 0) * spe_;
+  if (std::optional<uint64_t> slot = ParseDecimal(id)) {
+    if (*slot > head) {
+      *error = Error(404, absl::StrCat("NOT_FOUND: state at slot ", *slot, " (future)"));
+      return std::nullopt;
+    }
+    return *slot;
+  }
+  if (std::optional<Root> root = ParseRoot(id)) {
+    const Slot slot = internal::DecodeSlotRoot(options_.seed, internal::kTagStateRootMask, *root);
+    if (slot <= head && internal::EncodeSlotRoot(options_.seed, internal::kTagStateRoot,
+                                                 internal::kTagStateRootMask, slot) == *root) {
+      return slot;
+    }
+    *error = Error(404, absl::StrCat("NOT_FOUND: state with root ", ToAbsl(id)));
+    return std::nullopt;
+  }
+  *error = Error(400, absl::StrCat("Invalid state ID: ", ToAbsl(id)));
+  return std::nullopt;
+}
+
+ApiResponse ChainSimulator::GetFinality(std::string_view state_id) const {
+  ApiResponse r;
+  std::optional<Slot> slot = ResolveStateId(state_id, &r);
+  if (!slot) return r;
+  const Epoch e = *slot / spe_;
+  const Epoch fin = e >= 2 ? e - 2 : 0;
+  const Epoch just = e >= 1 ? e - 1 : 0;
+  auto checkpoint = [&](const char* name, Epoch ce) {
+    absl::StrAppend(&r.prefix, "\"", name, "\":{\"epoch\":");
+    AppendQuotedU64(&r.prefix, ce);
+    r.prefix += ",\"root\":\"";
+    r.prefix.pop_back();
+    AppendRoot(&r.prefix, CheckpointRoot(ce));
+    r.prefix += "}";
+  };
+  absl::StrAppend(&r.prefix,
+                  "{\"execution_optimistic\":false,\"finalized\":", Bool(IsFinalized(*slot)),
+                  ",\"data\":{");
+  checkpoint("previous_justified", fin);
+  r.prefix += ',';
+  checkpoint("current_justified", just);
+  r.prefix += ',';
+  checkpoint("finalized", fin);
+  r.prefix += "}}";
+  return r;
+}
+
+ApiResponse ChainSimulator::GetHeader(std::string_view block_id) const {
+  ApiResponse r;
+  std::optional<Slot> slot = ResolveBlockId(block_id, &r);
+  if (!slot) return r;
+  const Slot s = *slot;
+  std::string& o = r.prefix;
+  absl::StrAppend(&o, "{\"execution_optimistic\":false,\"finalized\":", Bool(IsFinalized(s)),
+                  ",\"data\":{\"root\":\"");
+  o.pop_back();
+  AppendRoot(&o, BlockRoot(s));
+  o += ",\"canonical\":true,\"header\":{\"message\":{\"slot\":";
+  AppendQuotedU64(&o, s);
+  o += ",\"proposer_index\":";
+  AppendQuotedU64(&o, Proposer(s));
+  o += ",\"parent_root\":";
+  if (s == 0) {
+    AppendRoot(&o, Root{});
+  } else {
+    AppendRoot(&o, HeadRootAt(s - 1));
+  }
+  o += ",\"state_root\":";
+  AppendRoot(&o, internal::EncodeSlotRoot(options_.seed, internal::kTagStateRoot,
+                                          internal::kTagStateRootMask, s));
+  o += ",\"body_root\":";
+  AppendRandomHex(&o, options_.seed, internal::kTagBodyRoot, s, 0, 32);
+  o += "},\"signature\":";
+  AppendRandomHex(&o, options_.seed, internal::kTagSignature, s, 0, 96);
+  o += "}}}";
+  return r;
+}
+
+// The JSON array of Electra aggregates included in the block at `slot`.
+std::string ChainSimulator::RenderAttestations(Slot b) const {
+  std::string out = "[";
+  if (b == 0) return out + "]";
+  const Epoch eb = b / spe_;
+  const Slot lo = eb >= 1 ? (eb - 1) * spe_ : 0;
+  const uint64_t cps = committees_per_slot_;
+  std::shared_ptr<const EpochData> epochs[2] = {nullptr, nullptr};
+  std::vector<uint8_t> bits;
+  bool first_att = true;
+  for (Slot s = lo; s < b; ++s) {
+    const Epoch e = s / spe_;
+    std::shared_ptr<const EpochData>& d = epochs[e == eb ? 1 : 0];
+    if (!d) d = GetEpoch(e);
+    const uint64_t delta = b - s;
+    const uint64_t o = s % spe_;
+    for (uint8_t variant : {uint8_t{0}, EpochData::kWrongHead}) {
+      uint64_t committee_bits = 0;
+      uint64_t nbits = 0;
+      bits.clear();
+      for (uint64_t c = 0; c < cps; ++c) {
+        const uint64_t start = CommitteeStart(o * cps + c);
+        const uint64_t size = CommitteeStart(o * cps + c + 1) - start;
+        bits.resize((nbits + size) / 8 + 1, 0);
+        bool any = false;
+        for (uint64_t i = 0; i < size; ++i) {
+          const uint64_t p = start + i;
+          if ((d->first[p] == delta || d->dup[p] == delta) &&
+              (d->flags[p] & EpochData::kWrongHead) == variant) {
+            const uint64_t bit = nbits + i;
+            bits[bit / 8] = static_cast<uint8_t>(bits[bit / 8] | (1u << (bit % 8)));
+            any = true;
+          }
+        }
+        if (any) {
+          committee_bits |= uint64_t{1} << c;
+          nbits += size;
+        }
+      }
+      if (committee_bits == 0) continue;
+      bits.resize(nbits / 8 + 1, 0);
+      bits[nbits / 8] = static_cast<uint8_t>(bits[nbits / 8] | (1u << (nbits % 8)));  // marker
+      if (!first_att) out += ',';
+      first_att = false;
+      out += "{\"aggregation_bits\":";
+      AppendHex(&out, bits.data(), bits.size());
+      out += ",\"data\":{\"slot\":";
+      AppendQuotedU64(&out, s);
+      out += ",\"index\":\"0\",\"beacon_block_root\":";
+      if (variant == 0) {
+        AppendRoot(&out, HeadRootAt(s));
+      } else {
+        AppendRandomHex(&out, options_.seed, internal::kTagOrphanRoot, s, 0, 32);
+      }
+      const Epoch source = e >= 1 ? e - 1 : 0;
+      out += ",\"source\":{\"epoch\":";
+      AppendQuotedU64(&out, source);
+      out += ",\"root\":";
+      AppendRoot(&out, CheckpointRoot(source));
+      out += "},\"target\":{\"epoch\":";
+      AppendQuotedU64(&out, e);
+      out += ",\"root\":";
+      AppendRoot(&out, CheckpointRoot(e));
+      out += "}},\"signature\":";
+      AppendRandomHex(&out, options_.seed, internal::kTagSignature, b, s * 2 + variant + 1, 96);
+      out += ",\"committee_bits\":";
+      uint8_t cb[8];
+      internal::StoreLe64(committee_bits, cb);
+      AppendHex(&out, cb, 8);
+      out += '}';
+    }
+  }
+  out += ']';
+  return out;
+}
+
+std::shared_ptr<const std::string> ChainSimulator::RenderBlockMessage(Slot b) const {
+  return block_cache_->GetOrBuild(b, [&] {
+    auto out = std::make_shared<std::string>();
+    std::string& o = *out;
+    const uint64_t seed = options_.seed;
+    const ValidatorIndex proposer = Proposer(b);
+    const Slot parent = b == 0 ? 0 : LatestBlockSlotAt(b - 1);
+    o += "{\"slot\":";
+    AppendQuotedU64(&o, b);
+    o += ",\"proposer_index\":";
+    AppendQuotedU64(&o, proposer);
+    o += ",\"parent_root\":";
+    AppendRoot(&o, b == 0 ? Root{} : BlockRoot(parent));
+    o += ",\"state_root\":";
+    AppendRoot(&o, internal::EncodeSlotRoot(seed, internal::kTagStateRoot,
+                                            internal::kTagStateRootMask, b));
+    o += ",\"body\":{\"randao_reveal\":";
+    AppendRandomHex(&o, seed, internal::kTagSignature, b, 1ULL << 40, 96);
+    o += ",\"eth1_data\":{\"deposit_root\":";
+    AppendRandomHex(&o, seed, internal::kTagMisc, 0, 2, 32);
+    o += ",\"deposit_count\":";
+    AppendQuotedU64(&o, n_);
+    o += ",\"block_hash\":";
+    AppendRandomHex(&o, seed, internal::kTagMisc, 0, 3, 32);
+    o += "},\"graffiti\":";
+    uint8_t graffiti[32] = {'s', 't', 'a', 'k', 'e', 'w', 'a', 't', 'c', 'h', '-', 's', 'i', 'm'};
+    AppendHex(&o, graffiti, 32);
+    o += ",\"proposer_slashings\":[],\"attester_slashings\":[],\"attestations\":";
+    o += RenderAttestations(b);
+    o += ",\"deposits\":[],\"voluntary_exits\":[],\"sync_aggregate\":{\"sync_committee_bits\":";
+    uint8_t sync[64] = {};
+    for (int i = 0; i < 512; ++i) {
+      if (!(internal::Unit(Hash(seed, internal::kTagSync, b, static_cast<uint64_t>(i))) <
+            options_.missed_attestation_rate)) {
+        sync[i / 8] = static_cast<uint8_t>(sync[i / 8] | (1u << (i % 8)));
+      }
+    }
+    AppendHex(&o, sync, 64);
+    o += ",\"sync_committee_signature\":";
+    AppendRandomHex(&o, seed, internal::kTagSignature, b, 1ULL << 41, 96);
+    const uint64_t block_number = BlockNumber(b);
+    o += "},\"execution_payload\":{\"parent_hash\":";
+    if (b == 0) {
+      AppendRoot(&o, Root{});
+    } else {
+      AppendRandomHex(&o, seed, internal::kTagExecHash, parent, 0, 32);
+    }
+    o += ",\"fee_recipient\":";
+    AppendRandomHex(&o, 0x5eed, internal::kTagFeeRecipient, proposer, 0, 20);
+    o += ",\"state_root\":";
+    AppendRandomHex(&o, seed, internal::kTagExecHash, b, 1, 32);
+    o += ",\"receipts_root\":";
+    AppendRandomHex(&o, seed, internal::kTagExecHash, b, 2, 32);
+    o += ",\"logs_bloom\":";
+    const uint8_t bloom[256] = {};
+    AppendHex(&o, bloom, 256);
+    o += ",\"prev_randao\":";
+    AppendRandomHex(&o, seed, internal::kTagExecHash, b, 3, 32);
+    o += ",\"block_number\":";
+    AppendQuotedU64(&o, block_number);
+    const uint64_t gas_used = Hash(seed, internal::kTagExecHash, b, 4) % 30'000'000;
+    o += ",\"gas_limit\":\"36000000\",\"gas_used\":";
+    AppendQuotedU64(&o, gas_used);
+    o += ",\"timestamp\":";
+    AppendQuotedU64(&o, static_cast<uint64_t>(absl::ToUnixSeconds(SlotStart(b))));
+    o += ",\"extra_data\":\"0x\",\"base_fee_per_gas\":";
+    AppendQuotedU64(&o, 1'000'000 + Hash(seed, internal::kTagExecHash, b, 5) % 1'000'000);
+    o += ",\"block_hash\":";
+    AppendRandomHex(&o, seed, internal::kTagExecHash, b, 0, 32);
+    o += ",\"transactions\":[],\"withdrawals\":[";
+    constexpr uint64_t kWithdrawals = 4;
+    for (uint64_t i = 0; i < kWithdrawals; ++i) {
+      const ValidatorIndex v = (Hash(seed, internal::kTagMisc, b, 100 + i)) % n_;
+      if (i > 0) o += ',';
+      o += "{\"index\":";
+      AppendQuotedU64(&o, block_number * kWithdrawals + i);
+      o += ",\"validator_index\":";
+      AppendQuotedU64(&o, v);
+      o += ",\"address\":";
+      AppendRandomHex(&o, 0x5eed, internal::kTagFeeRecipient, v, 1, 20);
+      o += ",\"amount\":";
+      AppendQuotedU64(&o, 1000 + Hash(seed, internal::kTagMisc, b, 200 + i) % 20000);
+      o += '}';
+    }
+    o += "],\"blob_gas_used\":\"0\",\"excess_blob_gas\":\"0\"},"
+         "\"bls_to_execution_changes\":[],\"blob_kzg_commitments\":[],"
+         "\"execution_requests\":{\"deposits\":[],\"withdrawals\":[],\"consolidations\":[]}}}";
+    return std::shared_ptr<const std::string>(std::move(out));
+  });
+}
+
+ApiResponse ChainSimulator::GetBlock(std::string_view block_id, bool attestations_only) const {
+  ApiResponse r;
+  std::optional<Slot> slot = ResolveBlockId(block_id, &r);
+  if (!slot) return r;
+  r.electra_header = true;
+  absl::StrAppend(&r.prefix, "{\"version\":\"electra\",\"execution_optimistic\":false,",
+                  "\"finalized\":", Bool(IsFinalized(*slot)), ",\"data\":");
+  if (attestations_only) {
+    r.prefix += RenderAttestations(*slot);
+    r.prefix += '}';
+    return r;
+  }
+  r.prefix += "{\"message\":";
+  r.shared = RenderBlockMessage(*slot);
+  r.suffix = ",\"signature\":";
+  AppendRandomHex(&r.suffix, options_.seed, internal::kTagSignature, *slot, 0, 96);
+  r.suffix += "}}";
+  return r;
+}
+
+std::shared_ptr<const std::string> ChainSimulator::RenderEpochCommittees(Epoch e) const {
+  return committees_cache_->GetOrBuild(e, [&] {
+    std::shared_ptr<const EpochData> d = GetEpoch(e);
+    auto out = std::make_shared<std::string>();
+    const uint64_t total = spe_ * committees_per_slot_;
+    out->reserve(n_ * 10 + total * 48 + 2);
+    *out += '[';
+    for (uint64_t k = 0; k < total; ++k) {
+      if (k > 0) *out += ',';
+      *out += "{\"index\":";
+      AppendQuotedU64(out.get(), k % committees_per_slot_);
+      *out += ",\"slot\":";
+      AppendQuotedU64(out.get(), e * spe_ + k / committees_per_slot_);
+      *out += ",\"validators\":[";
+      for (uint64_t p = CommitteeStart(k); p < CommitteeStart(k + 1); ++p) {
+        if (p != CommitteeStart(k)) *out += ',';
+        AppendQuotedU64(out.get(), d->shuffled[p]);
+      }
+      *out += "]}";
+    }
+    *out += ']';
+    return std::shared_ptr<const std::string>(std::move(out));
+  });
+}
+
+ApiResponse ChainSimulator::GetCommittees(std::string_view state_id,
+                                          const QueryParams& query) const {
+  ApiResponse r;
+  std::optional<Slot> state_slot = ResolveStateId(state_id, &r);
+  if (!state_slot) return r;
+  const Epoch state_epoch = *state_slot / spe_;
+  Epoch epoch = state_epoch;
+  if (auto p = Param(query, "epoch")) {
+    std::optional<uint64_t> v = ParseDecimal(*p);
+    if (!v) return Error(400, absl::StrCat("Invalid epoch: ", ToAbsl(*p)));
+    if (*v > state_epoch + 1) {
+      return Error(
+          400, absl::StrCat("epoch ", *v, " is too far ahead of the state's epoch ", state_epoch));
+    }
+    epoch = *v;
+  }
+  std::optional<Slot> slot_filter;
+  if (auto p = Param(query, "slot")) {
+    slot_filter = ParseDecimal(*p);
+    if (!slot_filter) return Error(400, absl::StrCat("Invalid slot: ", ToAbsl(*p)));
+    if (*slot_filter / spe_ != epoch) {
+      return Error(400, absl::StrCat("slot ", *slot_filter, " is not in epoch ", epoch));
+    }
+  }
+  std::optional<uint64_t> index_filter;
+  if (auto p = Param(query, "index")) {
+    index_filter = ParseDecimal(*p);
+    if (!index_filter) return Error(400, absl::StrCat("Invalid committee index: ", ToAbsl(*p)));
+    if (*index_filter >= committees_per_slot_) {
+      return Error(400, absl::StrCat("committee index ", *index_filter, " out of range"));
+    }
+  }
+  absl::StrAppend(&r.prefix,
+                  "{\"execution_optimistic\":false,\"finalized\":", Bool(IsFinalized(*state_slot)),
+                  ",\"data\":");
+  r.suffix = "}";
+  if (!slot_filter && !index_filter) {
+    r.shared = RenderEpochCommittees(epoch);
+    return r;
+  }
+  std::shared_ptr<const EpochData> d = GetEpoch(epoch);
+  std::string& o = r.prefix;
+  o += '[';
+  bool first = true;
+  for (uint64_t k = 0; k < spe_ * committees_per_slot_; ++k) {
+    const Slot s = epoch * spe_ + k / committees_per_slot_;
+    const uint64_t c = k % committees_per_slot_;
+    if ((slot_filter && s != *slot_filter) || (index_filter && c != *index_filter)) continue;
+    if (!first) o += ',';
+    first = false;
+    o += "{\"index\":";
+    AppendQuotedU64(&o, c);
+    o += ",\"slot\":";
+    AppendQuotedU64(&o, s);
+    o += ",\"validators\":[";
+    for (uint64_t p = CommitteeStart(k); p < CommitteeStart(k + 1); ++p) {
+      if (p != CommitteeStart(k)) o += ',';
+      AppendQuotedU64(&o, d->shuffled[p]);
+    }
+    o += "]}";
+  }
+  o += ']';
+  return r;
+}
+
+ApiResponse ChainSimulator::GetProposerDuties(std::string_view epoch_str) const {
+  std::optional<uint64_t> epoch = ParseDecimal(epoch_str);
+  if (!epoch) return Error(400, absl::StrCat("Invalid epoch: ", ToAbsl(epoch_str)));
+  const Slot head = HeadSlot();
+  const Epoch current = head / spe_;
+  if (*epoch > current + 1) {
+    return Error(400, absl::StrCat("Proposer duties for epoch ", *epoch,
+                                   " are not known yet (current epoch ", current, ")"));
+  }
+  const Epoch e = *epoch;
+  ApiResponse r;
+  std::string& o = r.prefix;
+  o += "{\"dependent_root\":";
+  AppendRoot(&o, e == 0 ? BlockRoot(0) : HeadRootAt(std::min(e * spe_ - 1, head)));
+  o += ",\"execution_optimistic\":false,\"data\":[";
+  for (Slot s = e * spe_; s < (e + 1) * spe_; ++s) {
+    if (s != e * spe_) o += ',';
+    const ValidatorIndex v = Proposer(s);
+    const Pubkey pk = ValidatorPubkey(v);
+    o += "{\"pubkey\":";
+    AppendHex(&o, pk.data(), pk.size());
+    o += ",\"validator_index\":";
+    AppendQuotedU64(&o, v);
+    o += ",\"slot\":";
+    AppendQuotedU64(&o, s);
+    o += '}';
+  }
+  o += "]}";
+  return r;
+}
+
+}  // namespace stakewatch::sim

@@ -1,0 +1,349 @@
+// End-to-end: `stakewatch simulate` (a child process) -> `stakewatch run` (a child process) ->
+// /metrics over HTTP -> the numbers must equal the simulator's ground truth. Then the same stack
+// scraped by a real Prometheus 2.42, and the exposition checked by promtool.
+//
+// The ground truth comes from the simulator's own decisions (sim::ChainSimulator::GroundTruth,
+// built in this test from the same options as the child), never from stakewatch's decoders or
+// accounting.
+#include <signal.h>
+#include <zlib.h>
+
+#include <map>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "sim/options.h"
+#include "sim/simulator.h"
+#include "support/process.h"
+
+namespace stakewatch {
+namespace {
+
+using testing::FreePort;
+using testing::HttpGet;
+using testing::MakeTempDir;
+using testing::ParseMetricsText;
+using testing::StakewatchBinary;
+using testing::Subprocess;
+
+constexpr uint64_t kValidators = 1000;
+constexpr int kSlotMs = 50;
+
+// Extracts `key=VALUE` from a logfmt line.
+std::string LogField(const std::string& line, const std::string& key) {
+  for (absl::string_view part : absl::StrSplit(line, ' ')) {
+    if (absl::StartsWith(part, key + "=")) return std::string(part.substr(key.size() + 1));
+  }
+  return "";
+}
+
+class Stack : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("stakewatch-e2e");
+    const int64_t genesis = absl::ToUnixSeconds(absl::Now()) - 12;
+    sim_args_ = {"--listen-address=127.0.0.1",
+                 "--port=0",
+                 absl::StrCat("--validators=", kValidators),
+                 absl::StrCat("--slot-time=", kSlotMs / 1000.0),
+                 "--seed=20261129",
+                 absl::StrCat("--genesis-time=", genesis),
+                 "--missed-slot-rate=0.1",
+                 "--missed-attestation-rate=0.05",
+                 "--late-attestation-rate=0.1",
+                 "--wrong-head-rate=0.05",
+                 "--duplicate-inclusion-rate=0.1"};
+    std::vector<std::string> argv = {StakewatchBinary(), "simulate"};
+    argv.insert(argv.end(), sim_args_.begin(), sim_args_.end());
+    auto sim = Subprocess::Start(argv, dir_ + "/sim");
+    ASSERT_TRUE(sim.ok()) << sim.status();
+    sim_ = std::move(*sim);
+    auto line = sim_->WaitForOutput("simulator listening", absl::Seconds(30));
+    ASSERT_TRUE(line.ok()) << line.status();
+    sim_port_ = std::stoi(LogField(*line, "port"));
+
+    // Two groups with different labels; every validator monitored, per-validator series on.
+    const std::string config = absl::StrCat(
+        "beacon:\n"
+        "  nodes: [\"http://127.0.0.1:",
+        sim_port_, "\"]\n",
+        "  poll_interval: 50ms\n"
+        "validators:\n"
+        "  per_validator_metrics: true\n"
+        "  groups:\n"
+        "    - name: solo\n"
+        "      labels: {operator: me}\n"
+        "      indices: [\"0-299\"]\n"
+        "    - name: pool\n"
+        "      labels: {operator: acme, client: lighthouse}\n"
+        "      indices: [\"300-999\"]\n");
+    ASSERT_TRUE(testing::WriteFile(dir_ + "/stakewatch.yml", config).ok());
+    auto sw = Subprocess::Start(
+        {StakewatchBinary(), "run", absl::StrCat("--config.file=", dir_, "/stakewatch.yml"),
+         "--web.listen-address=127.0.0.1:0", "--log.level=info"},
+        dir_ + "/stakewatch");
+    ASSERT_TRUE(sw.ok()) << sw.status();
+    sw_ = std::move(*sw);
+    auto listen = sw_->WaitForOutput("msg=listening", absl::Seconds(30));
+    ASSERT_TRUE(listen.ok()) << listen.status();
+    const std::string address = LogField(*listen, "address");
+    sw_port_ = std::stoi(address.substr(address.rfind(':') + 1));
+  }
+
+  std::map<std::string, double> Scrape() {
+    auto r = HttpGet("127.0.0.1", sw_port_, "/metrics");
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->status, 200);
+    return ParseMetricsText(r->body);
+  }
+
+  // Waits until stakewatch has processed `n` epochs, then stops the simulator so that nothing
+  // changes any more, and returns a scrape taken once two consecutive scrapes agree.
+  std::map<std::string, double> ProcessEpochsThenFreeze(int n) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(120);
+    while (absl::Now() < deadline) {
+      auto m = Scrape();
+      if (m["stakewatch_epochs_processed_total"] >= n) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    sim_->Stop(SIGTERM);
+    std::map<std::string, double> prev = Scrape();
+    while (absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(500));
+      std::map<std::string, double> cur = Scrape();
+      if (cur["stakewatch_epochs_processed_total"] == prev["stakewatch_epochs_processed_total"] &&
+          cur["eth_validator_group_attestation_duties_total{group=\"solo\",client=\"\","
+              "operator=\"me\"}"] ==
+              prev["eth_validator_group_attestation_duties_total{group=\"solo\",client=\"\","
+                   "operator=\"me\"}"]) {
+        return cur;
+      }
+      prev = cur;
+    }
+    ADD_FAILURE() << "stakewatch never settled";
+    return prev;
+  }
+
+  std::string dir_;
+  std::vector<std::string> sim_args_;
+  std::unique_ptr<Subprocess> sim_;
+  std::unique_ptr<Subprocess> sw_;
+  int sim_port_ = 0;
+  int sw_port_ = 0;
+};
+
+struct Expected {
+  std::map<std::string, double> group;      // group -> counts, keyed "<metric>|<group>"
+  std::map<std::string, double> validator;  // "<metric>|<index>"
+};
+
+TEST_F(Stack, MetricsEqualSimulatorGroundTruth) {
+  std::map<std::string, double> m = ProcessEpochsThenFreeze(4);
+  const double processed = m["stakewatch_epochs_processed_total"];
+  const double last = m["stakewatch_last_processed_epoch"];
+  ASSERT_GE(processed, 4) << sw_->Stderr();
+  const uint64_t first_epoch = static_cast<uint64_t>(last - processed + 1);
+  const uint64_t last_epoch = static_cast<uint64_t>(last);
+
+  // Ground truth from the simulator model built with the child's options.
+  auto options = sim::ParseSimFlags(sim_args_);
+  ASSERT_TRUE(options.ok()) << options.status();
+  FakeClock clock(absl::Now() + absl::Hours(1));  // far enough that every epoch is complete
+  auto model = sim::ChainSimulator::Create(*options, &clock);
+  ASSERT_TRUE(model.ok()) << model.status();
+
+  auto group_of = [](uint64_t v) { return v < 300 ? std::string("solo") : std::string("pool"); };
+  std::map<std::string, double> duties, included, missed, delay_sum, proposed, missed_blocks;
+  std::map<std::string, std::map<int, double>> delay_le;  // group -> le -> cumulative count
+  std::map<uint64_t, double> v_included, v_missed, v_delay;
+  const int buckets[] = {1, 2, 3, 4, 5, 8, 16, 32, 64};
+  uint64_t wrong_head = 0, late = 0, dup = 0, empty = 0;
+  for (uint64_t e = first_epoch; e <= last_epoch; ++e) {
+    auto truth = (*model)->GroundTruth(e);
+    ASSERT_TRUE(truth.ok()) << truth.status();
+    ASSERT_EQ(truth->validators.size(), kValidators);
+    for (const auto& t : truth->validators) {
+      const std::string g = group_of(t.validator_index);
+      duties[g] += 1;
+      if (t.included) {
+        const uint64_t d = t.inclusion_slot - t.duty_slot;
+        included[g] += 1;
+        delay_sum[g] += static_cast<double>(d);
+        for (int b : buckets) {
+          if (d <= static_cast<uint64_t>(b)) delay_le[g][b] += 1;
+        }
+        v_included[t.validator_index] += 1;
+        v_delay[t.validator_index] += static_cast<double>(d);
+        if (d > 1) ++late;
+      } else {
+        missed[g] += 1;
+        v_missed[t.validator_index] += 1;
+      }
+      wrong_head += t.wrong_head;
+      dup += t.duplicate_slot.has_value();
+    }
+    for (const auto& s : truth->slots) {
+      if (!s.proposed) ++empty;
+      if (s.proposer_index >= kValidators) continue;
+      (s.proposed ? proposed : missed_blocks)[group_of(s.proposer_index)] += 1;
+    }
+  }
+  // The faults were really exercised, so the comparison below means something.
+  EXPECT_GT(late, 0u);
+  EXPECT_GT(dup, 0u);
+  EXPECT_GT(empty, 0u);
+  EXPECT_GT(wrong_head, 0u);
+  EXPECT_GT(missed["solo"] + missed["pool"], 0);
+
+  const std::map<std::string, std::string> labels = {
+      {"solo", "group=\"solo\",client=\"\",operator=\"me\""},
+      {"pool", "group=\"pool\",client=\"lighthouse\",operator=\"acme\""}};
+  for (const auto& [g, l] : labels) {
+    SCOPED_TRACE(g);
+    EXPECT_EQ(m["eth_validator_group_attestation_duties_total{" + l + "}"], duties[g]);
+    EXPECT_EQ(m["eth_validator_group_attestations_included_total{" + l + "}"], included[g]);
+    EXPECT_EQ(m["eth_validator_group_attestations_missed_total{" + l + "}"], missed[g]);
+    EXPECT_EQ(m["eth_validator_group_attestation_inclusion_delay_slots_sum{" + l + "}"],
+              delay_sum[g]);
+    EXPECT_EQ(m["eth_validator_group_attestation_inclusion_delay_slots_count{" + l + "}"],
+              included[g]);
+    for (int b : buckets) {
+      EXPECT_EQ(m[absl::StrCat("eth_validator_group_attestation_inclusion_delay_slots_bucket{", l,
+                               ",le=\"", b, "\"}")],
+                delay_le[g][b])
+          << "le=" << b;
+    }
+    EXPECT_EQ(m["eth_validator_group_proposals_total{" + l + ",outcome=\"proposed\"}"],
+              proposed[g]);
+    EXPECT_EQ(m["eth_validator_group_proposals_total{" + l + ",outcome=\"missed\"}"],
+              missed_blocks[g]);
+  }
+  for (uint64_t v = 0; v < kValidators; ++v) {
+    const std::string l = absl::StrCat("{group=\"", group_of(v), "\",validator_index=\"", v, "\"}");
+    ASSERT_EQ(m["eth_validator_attestations_included_total" + l], v_included[v]) << v;
+    ASSERT_EQ(m["eth_validator_attestations_missed_total" + l], v_missed[v]) << v;
+    ASSERT_EQ(m["eth_validator_attestation_inclusion_delay_slots_total" + l], v_delay[v]) << v;
+  }
+  EXPECT_EQ(m["stakewatch_monitored_validators"], kValidators);
+}
+
+TEST_F(Stack, ServesOpenMetricsAndGzipWhenAsked) {
+  ProcessEpochsThenFreeze(1);
+  auto r = HttpGet("127.0.0.1", sw_port_, "/metrics",
+                   {{"Accept",
+                     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                     "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"},
+                    {"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->headers["Content-Type"],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  EXPECT_EQ(r->headers["Content-Encoding"], "gzip");
+  // Inflate independently with zlib.
+  z_stream zs{};
+  ASSERT_EQ(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+  std::string out(64 << 20, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(r->body.data());
+  zs.avail_in = static_cast<uInt>(r->body.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  ASSERT_EQ(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  EXPECT_NE(out.find("# TYPE eth_validator_group_attestations_included counter\n"),
+            std::string::npos);
+  EXPECT_TRUE(absl::EndsWith(out, "# EOF\n"));
+
+  auto plain = HttpGet("127.0.0.1", sw_port_, "/metrics");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(plain->headers.count("Content-Encoding"), 0u);
+}
+
+TEST_F(Stack, PromtoolFindsNoProblem) {
+  if (access("/usr/bin/promtool", X_OK) != 0) GTEST_SKIP() << "promtool is not installed";
+  ProcessEpochsThenFreeze(1);
+  auto r = HttpGet("127.0.0.1", sw_port_, "/metrics");
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(testing::WriteFile(dir_ + "/metrics.txt", r->body).ok());
+  const std::string cmd = absl::StrCat("/usr/bin/promtool check metrics < ", dir_,
+                                       "/metrics.txt > ", dir_, "/promtool.out 2>&1");
+  const int rc = system(cmd.c_str());
+  auto out = testing::ReadFile(dir_ + "/promtool.out");
+  EXPECT_EQ(rc, 0) << out.value_or("");
+  EXPECT_EQ(out.value_or("?"), "") << "promtool reported problems";
+}
+
+TEST_F(Stack, RealPrometheusScrapesTheSameValues) {
+  if (access("/usr/bin/prometheus", X_OK) != 0) GTEST_SKIP() << "prometheus is not installed";
+  const int prom_port = FreePort();
+  const std::string prom_config =
+      absl::StrCat("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n",
+                   "scrape_configs:\n  - job_name: stakewatch\n    static_configs:\n",
+                   "      - targets: [\"127.0.0.1:", sw_port_, "\"]\n");
+  ASSERT_TRUE(testing::WriteFile(dir_ + "/prometheus.yml", prom_config).ok());
+  auto prom = Subprocess::Start(
+      {"/usr/bin/prometheus", absl::StrCat("--config.file=", dir_, "/prometheus.yml"),
+       absl::StrCat("--storage.tsdb.path=", dir_, "/prom-data"),
+       absl::StrCat("--web.listen-address=127.0.0.1:", prom_port)},
+      dir_ + "/prometheus");
+  ASSERT_TRUE(prom.ok()) << prom.status();
+  ASSERT_TRUE(
+      (*prom)->WaitForOutput("Server is ready to receive web requests", absl::Seconds(60)).ok())
+      << (*prom)->Stderr();
+
+  std::map<std::string, double> m = ProcessEpochsThenFreeze(2);
+  const std::string included_key =
+      "eth_validator_group_attestations_included_total{group=\"pool\",client=\"lighthouse\","
+      "operator=\"acme\"}";
+  ASSERT_GT(m[included_key], 0);
+
+  // Query Prometheus until it has scraped the settled values (its scrape interval is 1 s).
+  auto query = [&](const std::string& q) -> std::string {
+    std::string escaped;
+    for (char c : q) {
+      if (isalnum(static_cast<unsigned char>(c)) || c == '_') {
+        escaped += c;
+      } else {
+        escaped += absl::StrFormat("%%%02X", static_cast<unsigned char>(c));
+      }
+    }
+    auto r = HttpGet("127.0.0.1", prom_port, "/api/v1/query?query=" + escaped);
+    return r.ok() ? r->body : "";
+  };
+  auto value_of = [](const std::string& body) -> std::string {
+    // {"status":"success","data":{"resultType":"vector","result":[{"metric":{...},"value":[ts,"v"]}]}}
+    const size_t at = body.rfind(",\"");
+    if (at == std::string::npos) return "";
+    const size_t end = body.find('"', at + 2);
+    return body.substr(at + 2, end - at - 2);
+  };
+  const std::string want_epochs = absl::StrCat(m["stakewatch_epochs_processed_total"]);
+  const std::string want_included = absl::StrCat(m[included_key]);
+  std::string got_epochs, got_included, got_up, got_missed;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    got_epochs = value_of(query("stakewatch_epochs_processed_total{job=\"stakewatch\"}"));
+    got_included = value_of(
+        query("eth_validator_group_attestations_included_total{group=\"pool\",operator=\"acme\"}"));
+    if (got_epochs == want_epochs && got_included == want_included) break;
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  EXPECT_EQ(got_epochs, want_epochs);
+  EXPECT_EQ(got_included, want_included);
+  EXPECT_EQ(value_of(query("up{job=\"stakewatch\"}")), "1");
+  // A histogram arrived whole: its _count equals the included count of the same group.
+  EXPECT_EQ(value_of(query("eth_validator_group_attestation_inclusion_delay_slots_count{group="
+                           "\"pool\"}")),
+            want_included);
+  (*prom)->Stop();
+}
+
+}  // namespace
+}  // namespace stakewatch
