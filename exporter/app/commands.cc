@@ -144,17 +144,23 @@ int DemoCommand(const std::vector<std::string>& args) {
   if (absl::Status s = sim_server.Start(); !s.ok()) return Fail(s);
   const std::string node = absl::StrCat("http://127.0.0.1:", sim_server.port());
 
-  // Two groups, as an operator would configure them.
+  // Two groups, as an operator would configure them, in a generated configuration file that
+  // goes through the same loader as `stakewatch run`'s.
+  const uint64_t split = std::max<uint64_t>(1, validators / 10);
+  std::string yaml =
+      absl::StrCat("beacon:\n  nodes: [\"", node,
+                   "\"]\n  poll_interval: ", static_cast<int64_t>(slot_time * 1000), "ms\n",
+                   "validators:\n  groups:\n", "    - name: solo\n      labels: {operator: me}\n",
+                   "      indices: [\"0-", split - 1, "\"]\n");
+  if (split < validators) {
+    absl::StrAppend(&yaml, "    - name: pool\n      labels: {operator: acme}\n",
+                    "      indices: [\"", split, "-", validators - 1, "\"]\n");
+  }
+  absl::StatusOr<config::Config> cfg = config::ParseConfig(yaml, "demo.yml");
+  if (!cfg.ok()) return Fail(cfg.status());
   DaemonOptions options;
   options.listen_addresses = listen;
-  options.config.beacon.nodes = {node};
-  options.config.beacon.poll_interval = absl::Seconds(slot_time);
-  const uint64_t split = std::max<uint64_t>(1, validators / 10);
-  config::ValidatorGroup solo{"solo", {{"operator", "me"}}, {}, {}};
-  config::ValidatorGroup pool{"pool", {{"operator", "acme"}}, {}, {}};
-  for (uint64_t v = 0; v < validators; ++v) (v < split ? solo : pool).indices.push_back(v);
-  options.config.validators.groups.push_back(std::move(solo));
-  if (!pool.indices.empty()) options.config.validators.groups.push_back(std::move(pool));
+  options.config = std::move(*cfg);
   options.on_epoch = [](const accounting::EpochResult& r, absl::Duration took) {
     uint64_t included = 0, missed = 0, delay_sum = 0, proposed = 0, missed_blocks = 0;
     for (const auto& a : r.attestations) {
@@ -179,6 +185,7 @@ int DemoCommand(const std::vector<std::string>& args) {
   absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Create(std::move(options));
   if (!daemon.ok()) return Fail(daemon.status());
   if (absl::Status s = (*daemon)->Start(); !s.ok()) return Fail(s);
+  std::cout << "stakewatch demo: generated configuration:\n" << yaml << "\n";
   std::cout << "stakewatch demo: simulated beacon node at " << node << " with " << validators
             << " validators, " << slot_time << " s slots\n"
             << "metrics: http://" << (*daemon)->bound_addresses()[0] << "/metrics\n"

@@ -113,6 +113,7 @@ absl::Status Daemon::Start() {
     int port = 0;
     RETURN_IF_ERROR(ParseListenAddress(address, &host, &port));
     auto server = std::make_unique<httplib::Server>();
+    server->set_tcp_nodelay(true);  // no delayed-ACK stall between headers and body
     server->Get(options_.telemetry_path, [this](const httplib::Request& req,
                                                 httplib::Response& res) {
       const absl::Time start = absl::Now();
