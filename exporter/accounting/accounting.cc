@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 
@@ -58,8 +59,10 @@ absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const Monitore
     total_members += c.validators.size();
   }
 
-  // 0 = not (yet) included: an inclusion slot is always > its duty slot >= 0.
+  // 0 = not (yet) included: an inclusion slot is always > its duty slot >= 0. Alongside, the
+  // aggregate that first carried each member's vote (for the vote's data).
   std::vector<Slot> first_inclusion(total_members, 0);
+  std::vector<const beacon::Attestation*> first_vote(total_members, nullptr);
 
   const std::map<Slot, const beacon::Block*>& blocks = *input.blocks;
   for (Slot slot = start; slot < start + 2 * spe; ++slot) {
@@ -88,8 +91,11 @@ absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const Monitore
         return idx < 0 ? -1 : static_cast<int64_t>(committees[idx].validators.size());
       };
       absl::Status st = ForEachAttester(att, size_of, [&](uint64_t c, uint64_t position) {
-        Slot& first = first_inclusion[base[slot_committees[c]] + position];
-        if (first == 0) first = slot;  // blocks are walked in slot order: the first wins
+        const uint64_t member = base[slot_committees[c]] + position;
+        if (first_inclusion[member] == 0) {  // blocks are walked in slot order: the first wins
+          first_inclusion[member] = slot;
+          first_vote[member] = &att;
+        }
       });
       if (!st.ok()) {
         return absl::InvalidArgumentError(
@@ -97,6 +103,34 @@ absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const Monitore
       }
     }
   }
+
+  // The canonical chain's roots. A block's own root is not in its body, but the next block's
+  // parent_root is. The range's last block's root stays unknown; no included vote needs it
+  // (a vote is included by a later block, so the block it should name has a successor).
+  std::vector<Slot> block_slots;  // non-empty slots of the range, ascending
+  for (const auto& [slot, block] : blocks) {
+    if (slot >= start && slot < start + 2 * spe && block != nullptr) block_slots.push_back(slot);
+  }
+  std::vector<std::optional<beacon::Root>> block_roots(block_slots.size());
+  for (size_t i = 0; i + 1 < block_slots.size(); ++i) {
+    block_roots[i] = blocks.at(block_slots[i + 1])->parent_root;
+  }
+  std::optional<beacon::Root> root_before_range;
+  if (!block_slots.empty()) root_before_range = blocks.at(block_slots.front())->parent_root;
+  // Root of the latest canonical block at or before `slot` (for slot >= start - 1).
+  auto canonical_root_at = [&](Slot slot) -> std::optional<beacon::Root> {
+    auto it = std::upper_bound(block_slots.begin(), block_slots.end(), slot);
+    if (it == block_slots.begin()) return root_before_range;
+    return block_roots[static_cast<size_t>(it - block_slots.begin()) - 1];
+  };
+  // First canonical block after `slot` within the range, as a distance; 0 if none.
+  auto optimal_delay = [&](Slot slot) -> uint64_t {
+    auto it = std::upper_bound(block_slots.begin(), block_slots.end(), slot);
+    return it == block_slots.end() ? 0 : *it - slot;
+  };
+  const std::optional<beacon::Root> target_root = canonical_root_at(start);
+  uint64_t sqrt_spe = 0;
+  while ((sqrt_spe + 1) * (sqrt_spe + 1) <= spe) ++sqrt_spe;  // integer_squareroot
 
   EpochResult result;
   result.epoch = input.epoch;
@@ -117,11 +151,23 @@ absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const Monitore
       r.group = group;
       r.duty_slot = c.slot;
       r.committee_index = c.index;
+      r.optimal_delay = optimal_delay(c.slot);
       const Slot first = first_inclusion[base[i] + pos];
       if (first != 0) {
+        const beacon::AttestationData& data = first_vote[base[i] + pos]->data;
         r.included = true;
         r.inclusion_slot = first;
         r.inclusion_delay = first - c.slot;
+        const std::optional<beacon::Root> head_root = canonical_root_at(c.slot);
+        r.head_correct = head_root.has_value() && data.beacon_block_root == *head_root;
+        r.target_correct = target_root.has_value() && data.target.epoch == input.epoch &&
+                           data.target.root == *target_root;
+        r.source_correct = true;  // an included vote's source is the justified checkpoint
+        r.timely_source = r.source_correct && r.inclusion_delay <= sqrt_spe;
+        r.timely_target = r.source_correct && r.target_correct;
+        r.timely_head = r.timely_target && r.head_correct && r.inclusion_delay == 1;
+        r.effectiveness =
+            static_cast<double>(r.optimal_delay) / static_cast<double>(r.inclusion_delay);
       }
       result.attestations.push_back(r);
     }
@@ -144,6 +190,46 @@ absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const Monitore
   std::sort(result.proposals.begin(), result.proposals.end(),
             [](const ProposalResult& a, const ProposalResult& b) { return a.slot < b.slot; });
   return result;
+}
+
+absl::StatusOr<AttestationRewardResult> AttestationReward(const beacon::AttestationRewards& rewards,
+                                                          ValidatorIndex validator,
+                                                          beacon::Gwei effective_balance) {
+  const beacon::TotalAttestationReward* total = nullptr;
+  for (const auto& t : rewards.total_rewards) {
+    if (t.validator_index == validator) {
+      total = &t;
+      break;
+    }
+  }
+  if (total == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no attestation reward for validator ", validator));
+  }
+  const beacon::IdealAttestationReward* ideal = nullptr;
+  for (const auto& i : rewards.ideal_rewards) {
+    if (i.effective_balance == effective_balance) {
+      ideal = &i;
+      break;
+    }
+  }
+  if (ideal == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("no ideal attestation reward for effective balance ", effective_balance));
+  }
+  AttestationRewardResult r;
+  r.head = total->head;
+  r.target = total->target;
+  r.source = total->source;
+  r.inactivity = total->inactivity;
+  r.ideal_head = ideal->head;
+  r.ideal_target = ideal->target;
+  r.ideal_source = ideal->source;
+  r.ideal_inactivity = ideal->inactivity;
+  r.reward = r.head + r.target + r.source + r.inactivity;
+  r.ideal_reward = r.ideal_head + r.ideal_target + r.ideal_source + r.ideal_inactivity;
+  r.effectiveness =
+      r.ideal_reward == 0 ? 0 : static_cast<double>(r.reward) / static_cast<double>(r.ideal_reward);
+  return r;
 }
 
 }  // namespace stakewatch::accounting

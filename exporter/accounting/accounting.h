@@ -73,6 +73,29 @@ struct AttestationResult {
   // inclusion_slot - duty_slot. A vote carried again by a later block does not change them.
   Slot inclusion_slot = 0;
   uint64_t inclusion_delay = 0;
+  // Distance from the duty slot to the first later slot with a canonical block: the best delay
+  // the validator could have had. 0 if no canonical block follows within the inclusion window.
+  uint64_t optimal_delay = 0;
+  // Valid only when included, for the vote's data as first included:
+  //   head_correct: beacon_block_root is the canonical block root at the duty slot (the latest
+  //     canonical block at or before it);
+  //   target_correct: target.root is the canonical block root at the target epoch's first slot;
+  //   source_correct: always true for an included vote (process_attestation rejects a vote whose
+  //     source is not the justified checkpoint), kept for completeness.
+  // The roots come from the blocks' parent_root chain: the root of any block that a later block
+  // of the range follows is known, and an included vote always has such a later block.
+  bool head_correct = false;
+  bool target_correct = false;
+  bool source_correct = false;
+  // The Altair participation flags as the consensus spec sets them from Deneb on
+  // (get_attestation_participation_flag_indices): timely_source = source matches and
+  // delay <= integer_squareroot(SLOTS_PER_EPOCH); timely_target = source and target match (no
+  // delay limit, EIP-7045); timely_head = source, target and head match and delay == 1.
+  bool timely_source = false;
+  bool timely_target = false;
+  bool timely_head = false;
+  // Inclusion effectiveness: optimal_delay / inclusion_delay; 0 when missed.
+  double effectiveness = 0;
 };
 
 struct ProposalResult {
@@ -110,6 +133,23 @@ struct EpochResult {
 // epoch, a committee index out of range, an attestation whose bit length does not match its
 // committees, a block range with holes. No partial result is returned on error.
 absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const MonitoredSet& monitored);
+
+// A validator's attestation reward for one epoch against the ideal one for its effective
+// balance (from /eth/v1/beacon/rewards/attestations/{epoch}).
+struct AttestationRewardResult {
+  int64_t head = 0, target = 0, source = 0, inactivity = 0;  // actual, gwei
+  int64_t ideal_head = 0, ideal_target = 0, ideal_source = 0, ideal_inactivity = 0;
+  int64_t reward = 0;        // head + target + source + inactivity
+  int64_t ideal_reward = 0;  // the same sum of the ideal row
+  // reward / ideal_reward; 0 when ideal_reward is 0.
+  double effectiveness = 0;
+};
+
+// Looks up `validator` in rewards.total_rewards and the ideal row whose effective_balance equals
+// `effective_balance`. NotFound if either is absent.
+absl::StatusOr<AttestationRewardResult> AttestationReward(const beacon::AttestationRewards& rewards,
+                                                          ValidatorIndex validator,
+                                                          beacon::Gwei effective_balance);
 
 // Expands an on-chain aggregate into the positions of the attesting members, calling
 // `on_attester(committee_index, position_in_committee)` for each set bit. `committee_size(c)`

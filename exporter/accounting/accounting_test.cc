@@ -76,11 +76,22 @@ struct Fixture {
   }
   void MakeEmpty(Slot s) { block_storage.erase(s); }
   Block& At(Slot s) { return block_storage.at(s); }
+  // Root of the block at slot s in this test chain: 32 bytes of value s.
+  static beacon::Root R(Slot s) {
+    beacon::Root r;
+    r.fill(static_cast<uint8_t>(s));
+    return r;
+  }
   absl::StatusOr<EpochResult> Run() {
     blocks.clear();
+    Slot prev = 39;  // the chain's block before the range
     for (Slot s = 40; s < 48; ++s) {
       auto it = block_storage.find(s);
       blocks[s] = it == block_storage.end() ? nullptr : &it->second;
+      if (it != block_storage.end()) {
+        it->second.parent_root = R(prev);
+        prev = s;
+      }
     }
     EpochInput in;
     in.epoch = kEpoch;
@@ -91,6 +102,14 @@ struct Fixture {
     return AccountEpoch(in, monitored);
   }
 };
+
+// A vote with the given head and target roots (target epoch 10, source always the justified one).
+Attestation Vote(Attestation a, beacon::Root head, beacon::Root target) {
+  a.data.beacon_block_root = head;
+  a.data.target.epoch = kEpoch;
+  a.data.target.root = target;
+  return a;
+}
 
 const AttestationResult* Find(const EpochResult& r, ValidatorIndex v) {
   for (const auto& a : r.attestations) {
@@ -278,6 +297,120 @@ TEST(AccountingTest, VoteNotEarlierThanBlockIsAnError) {
   auto r = f.Run();
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("is not earlier"));
+}
+
+TEST(AccountingTest, CorrectnessTimelinessAndEffectiveness) {
+  Fixture f;
+  using F = Fixture;
+  // Slot 41 is empty. Target root of epoch 10 = root of the block at slot 40.
+  f.MakeEmpty(41);
+  for (ValidatorIndex v : {0, 1, 2, 100, 101, 102, 200, 201}) f.monitored.Add(v, 0);
+  // Slot 40 votes (committee 0 = {0,1,2}): included at 42 (delay 2, optimal 2: 41 is empty).
+  //   0: head = block 40 (correct), target correct.   -> timely source, target; not head (delay 2)
+  //   1: head = block 39 (wrong), target correct.
+  f.At(42).attestations.push_back(Vote(Electra(40, 0b01, "100"), F::R(40), F::R(40)));
+  f.At(42).attestations.push_back(Vote(Electra(40, 0b01, "010"), F::R(39), F::R(40)));
+  // Slot 41 (empty) votes, committee 0 = {100,101,102}: the canonical head at 41 is block 40.
+  //   100: head 40 (correct), included at 42: delay 1, optimal 1 -> all three timely.
+  //   101: head 40, wrong target (block 39), included at 47: delay 6 -> only head correct.
+  f.At(42).attestations.push_back(Vote(Electra(41, 0b01, "100"), F::R(40), F::R(40)));
+  f.At(47).attestations.push_back(Vote(Electra(41, 0b01, "010"), F::R(40), F::R(39)));
+  // Slot 42 votes, committee 0 = {200,201,202}: 200 included at 47, the last block of the range,
+  // voting for head 42. 201 never included.
+  f.At(47).attestations.push_back(Vote(Electra(42, 0b01, "100"), F::R(42), F::R(40)));
+  auto r = f.Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+
+  const AttestationResult* a0 = Find(*r, 0);
+  EXPECT_EQ(a0->inclusion_delay, 2u);
+  EXPECT_EQ(a0->optimal_delay, 2u);
+  EXPECT_DOUBLE_EQ(a0->effectiveness, 1.0);
+  EXPECT_TRUE(a0->head_correct);
+  EXPECT_TRUE(a0->target_correct);
+  EXPECT_TRUE(a0->source_correct);
+  EXPECT_TRUE(a0->timely_source);
+  EXPECT_TRUE(a0->timely_target);
+  EXPECT_FALSE(a0->timely_head);
+
+  const AttestationResult* a1 = Find(*r, 1);
+  EXPECT_FALSE(a1->head_correct);
+  EXPECT_TRUE(a1->target_correct);
+  EXPECT_FALSE(a1->timely_head);
+  EXPECT_TRUE(a1->timely_target);
+
+  const AttestationResult* a100 = Find(*r, 100);
+  EXPECT_EQ(a100->inclusion_delay, 1u);
+  EXPECT_EQ(a100->optimal_delay, 1u);
+  EXPECT_TRUE(a100->head_correct);
+  EXPECT_TRUE(a100->timely_head);
+  EXPECT_TRUE(a100->timely_source);
+
+  const AttestationResult* a101 = Find(*r, 101);
+  EXPECT_EQ(a101->inclusion_delay, 6u);
+  EXPECT_TRUE(a101->head_correct);
+  EXPECT_FALSE(a101->target_correct);
+  EXPECT_FALSE(a101->timely_source);  // 6 > integer_squareroot(4) = 2
+  EXPECT_FALSE(a101->timely_target);
+  EXPECT_FALSE(a101->timely_head);
+  EXPECT_DOUBLE_EQ(a101->effectiveness, 1.0 / 6.0);
+
+  const AttestationResult* a200 = Find(*r, 200);
+  EXPECT_EQ(a200->inclusion_slot, 47u);
+  EXPECT_EQ(a200->optimal_delay, 1u);
+  EXPECT_TRUE(a200->head_correct);
+  EXPECT_DOUBLE_EQ(a200->effectiveness, 0.2);
+
+  const AttestationResult* a201 = Find(*r, 201);
+  EXPECT_FALSE(a201->included);
+  EXPECT_EQ(a201->optimal_delay, 1u);
+  EXPECT_EQ(a201->effectiveness, 0);
+  EXPECT_FALSE(a201->head_correct);
+}
+
+TEST(AccountingTest, RootsComeFromTheParentChain) {
+  Fixture f;
+  f.monitored.Add(300, 0);  // slot 43: its root is block 44's parent_root
+  f.monitored.Add(200, 0);  // slot 42: its root is block 43's parent_root
+  f.At(47).attestations.push_back(Vote(Electra(43, 0b01, "100"), Fixture::R(43), Fixture::R(40)));
+  f.At(43).attestations.push_back(Vote(Electra(42, 0b01, "100"), Fixture::R(42), Fixture::R(40)));
+  auto r = f.Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(Find(*r, 200)->head_correct);  // root of 42 = parent of 43
+  EXPECT_TRUE(Find(*r, 300)->head_correct);  // root of 43 = parent of 44
+  EXPECT_TRUE(Find(*r, 300)->target_correct);
+}
+
+TEST(AccountingTest, TargetWhenEpochStartsEmpty) {
+  Fixture f;
+  f.MakeEmpty(40);
+  f.monitored.Add(100, 0);  // slot 41
+  // The epoch's first slot is empty: the target root is the latest block before it (slot 39).
+  f.At(42).attestations.push_back(Vote(Deneb(41, 0, "100"), Fixture::R(41), Fixture::R(39)));
+  auto r = f.Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(Find(*r, 100)->target_correct);
+  EXPECT_TRUE(Find(*r, 100)->head_correct);
+}
+
+TEST(AttestationRewardTest, ActualAgainstIdeal) {
+  beacon::AttestationRewards rewards;
+  rewards.ideal_rewards = {{31000000000, 1, 2, 3, 0}, {32000000000, 700, 1300, 690, 0}};
+  rewards.total_rewards = {{5, 700, 1300, 690, 0}, {6, 0, -1300, -690, 0}, {7, 0, 1300, 690, 0}};
+  auto full = AttestationReward(rewards, 5, 32000000000);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->reward, 2690);
+  EXPECT_EQ(full->ideal_reward, 2690);
+  EXPECT_DOUBLE_EQ(full->effectiveness, 1.0);
+  auto penalised = AttestationReward(rewards, 6, 32000000000);
+  ASSERT_TRUE(penalised.ok());
+  EXPECT_EQ(penalised->reward, -1990);
+  EXPECT_DOUBLE_EQ(penalised->effectiveness, -1990.0 / 2690.0);
+  auto no_head = AttestationReward(rewards, 7, 32000000000);
+  EXPECT_DOUBLE_EQ(no_head->effectiveness, 1990.0 / 2690.0);
+  EXPECT_EQ(AttestationReward(rewards, 8, 32000000000).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(AttestationReward(rewards, 5, 30000000000).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(MonitoredSetTest, CountsAndOverrides) {

@@ -31,6 +31,10 @@ absl::StatusOr<std::unique_ptr<ValidatorMetrics>> ValidatorMetrics::Create(
   group_labels.insert(group_labels.end(), extra_keys.begin(), extra_keys.end());
   std::vector<std::string> proposal_labels = group_labels;
   proposal_labels.push_back("outcome");
+  std::vector<std::string> vote_labels = group_labels;
+  vote_labels.push_back("vote");
+  std::vector<std::string> flag_labels = group_labels;
+  flag_labels.push_back("flag");
 
   auto add = [&](std::string name, std::string help, MetricType type,
                  std::vector<std::string> labels,
@@ -58,7 +62,22 @@ absl::StatusOr<std::unique_ptr<ValidatorMetrics>> ValidatorMetrics::Create(
                    add("eth_validator_group_proposals_total",
                        "Block proposal duties of the group's validators, by outcome.",
                        MetricType::kCounter, proposal_labels));
+  ASSIGN_OR_RETURN(m->g_correct_,
+                   add("eth_validator_group_attestation_votes_correct_total",
+                       "Included votes whose head, target or source matches the canonical chain, "
+                       "by vote.",
+                       MetricType::kCounter, vote_labels));
+  ASSIGN_OR_RETURN(m->g_timely_, add("eth_validator_group_attestation_timely_total",
+                                     "Included votes that earned the consensus spec's timely_head, "
+                                     "timely_target or timely_source participation flag, by flag.",
+                                     MetricType::kCounter, flag_labels));
+  ASSIGN_OR_RETURN(m->g_effectiveness_,
+                   add("eth_validator_group_attestation_effectiveness_total",
+                       "Sum over attestation duties of inclusion effectiveness (optimal delay / "
+                       "actual delay, 0 when missed); divide by the duties' increase for the mean.",
+                       MetricType::kCounter, group_labels));
 
+  static constexpr std::string_view kParts[3] = {"head", "target", "source"};
   for (const GroupInfo& g : groups) {
     std::vector<std::string> values = {g.name};
     for (const std::string& key : extra_keys) {
@@ -74,6 +93,13 @@ absl::StatusOr<std::unique_ptr<ValidatorMetrics>> ValidatorMetrics::Create(
     s.included = m->g_included_->GetOrCreate(views);
     s.missed = m->g_missed_->GetOrCreate(views);
     s.delay = m->g_delay_->GetOrCreate(views);
+    s.effectiveness = m->g_effectiveness_->GetOrCreate(views);
+    for (int k = 0; k < 3; ++k) {
+      views.push_back(kParts[k]);
+      s.correct[k] = m->g_correct_->GetOrCreate(views);
+      s.timely[k] = m->g_timely_->GetOrCreate(views);
+      views.pop_back();
+    }
     views.push_back("proposed");
     s.proposed = m->g_proposals_->GetOrCreate(views);
     views.back() = "missed";
@@ -129,6 +155,8 @@ absl::StatusOr<std::unique_ptr<ValidatorMetrics>> ValidatorMetrics::Create(
 void ValidatorMetrics::RecordEpoch(const accounting::EpochResult& result) {
   struct Counts {
     uint64_t duties = 0, included = 0, missed = 0, proposed = 0, missed_proposals = 0;
+    uint64_t correct[3] = {0, 0, 0}, timely[3] = {0, 0, 0};
+    double effectiveness = 0;
   };
   std::vector<Counts> counts(group_series_.size());
   {
@@ -136,6 +164,13 @@ void ValidatorMetrics::RecordEpoch(const accounting::EpochResult& result) {
     for (const accounting::AttestationResult& a : result.attestations) {
       Counts& c = counts[a.group];
       ++c.duties;
+      c.effectiveness += a.effectiveness;
+      c.correct[0] += a.head_correct;
+      c.correct[1] += a.target_correct;
+      c.correct[2] += a.source_correct;
+      c.timely[0] += a.timely_head;
+      c.timely[1] += a.timely_target;
+      c.timely[2] += a.timely_source;
       if (a.included) {
         ++c.included;
         delay.Observe(group_series_[a.group].delay, static_cast<double>(a.inclusion_delay));
@@ -158,6 +193,11 @@ void ValidatorMetrics::RecordEpoch(const accounting::EpochResult& result) {
     g_missed_->Add(s.missed, static_cast<double>(counts[g].missed));
     g_proposals_->Add(s.proposed, static_cast<double>(counts[g].proposed));
     g_proposals_->Add(s.missed_proposals, static_cast<double>(counts[g].missed_proposals));
+    g_effectiveness_->Add(s.effectiveness, counts[g].effectiveness);
+    for (int k = 0; k < 3; ++k) {
+      g_correct_->Add(s.correct[k], static_cast<double>(counts[g].correct[k]));
+      g_timely_->Add(s.timely[k], static_cast<double>(counts[g].timely[k]));
+    }
   }
 
   if (v_included_ == nullptr) return;

@@ -50,12 +50,17 @@ class ValidatorMetrics {
 
   struct GroupSeries {
     exposition::SeriesId duties, included, missed, delay, proposed, missed_proposals;
+    exposition::SeriesId correct[3], timely[3];  // head, target, source
+    exposition::SeriesId effectiveness;
   };
   exposition::Family* g_duties_ = nullptr;
   exposition::Family* g_included_ = nullptr;
   exposition::Family* g_missed_ = nullptr;
   exposition::Family* g_delay_ = nullptr;
   exposition::Family* g_proposals_ = nullptr;
+  exposition::Family* g_correct_ = nullptr;
+  exposition::Family* g_timely_ = nullptr;
+  exposition::Family* g_effectiveness_ = nullptr;
   std::vector<GroupSeries> group_series_;
   std::vector<std::string> group_names_;
 

@@ -154,4 +154,72 @@ struct ProposerDuties {
   std::vector<ProposerDuty> duties;
 };
 
+// POST /eth/v1/beacon/rewards/attestations/{epoch}. Values are gwei and may be negative.
+struct IdealAttestationReward {
+  Gwei effective_balance = 0;
+  int64_t head = 0;
+  int64_t target = 0;
+  int64_t source = 0;
+  int64_t inactivity = 0;
+};
+struct TotalAttestationReward {
+  ValidatorIndex validator_index = 0;
+  int64_t head = 0;
+  int64_t target = 0;
+  int64_t source = 0;
+  int64_t inactivity = 0;
+};
+struct AttestationRewards {
+  std::vector<IdealAttestationReward> ideal_rewards;  // one row per effective balance step
+  std::vector<TotalAttestationReward> total_rewards;  // one row per requested validator
+};
+
+// One validator from POST (or GET) /eth/v1/beacon/states/{state_id}/validators.
+struct ValidatorInfo {
+  ValidatorIndex index = 0;
+  Gwei balance = 0;
+  // As served: pending_initialized, pending_queued, active_ongoing, active_exiting,
+  // active_slashed, exited_unslashed, exited_slashed, withdrawal_possible, withdrawal_done.
+  std::string status;
+  Pubkey pubkey{};
+  Root withdrawal_credentials{};
+  Gwei effective_balance = 0;
+  bool slashed = false;
+  Epoch activation_eligibility_epoch = 0;
+  Epoch activation_epoch = 0;
+  Epoch exit_epoch = 0;  // UINT64_MAX (FAR_FUTURE_EPOCH) when not exiting
+  Epoch withdrawable_epoch = 0;
+};
+
+// One row of POST /eth/v1/validator/liveness/{epoch}.
+struct ValidatorLiveness {
+  ValidatorIndex index = 0;
+  bool is_live = false;
+};
+
+// GET /eth/v1/beacon/states/{state_id}/sync_committees?epoch=E.
+struct SyncCommittee {
+  // Position i of the committee (0..SYNC_COMMITTEE_SIZE-1) is held by validators[i]; a
+  // validator can hold several positions.
+  std::vector<ValidatorIndex> validators;
+  // The same positions split into SYNC_COMMITTEE_SUBNET_COUNT subcommittees.
+  std::vector<std::vector<ValidatorIndex>> validator_aggregates;
+};
+
+// GET /eth/v1/beacon/rewards/blocks/{block_id}: the proposer's reward for one block, gwei.
+struct BlockRewards {
+  ValidatorIndex proposer_index = 0;
+  Gwei total = 0;
+  Gwei attestations = 0;
+  Gwei sync_aggregate = 0;
+  Gwei proposer_slashings = 0;
+  Gwei attester_slashings = 0;
+};
+
+// One row of POST /eth/v1/beacon/rewards/sync_committee/{block_id}. Negative for a missed vote.
+struct SyncCommitteeReward {
+  ValidatorIndex validator_index = 0;
+  int64_t reward = 0;
+};
+
 }  // namespace stakewatch::beacon

@@ -161,6 +161,7 @@ TEST_F(Stack, MetricsEqualSimulatorGroundTruth) {
 
   auto group_of = [](uint64_t v) { return v < 300 ? std::string("solo") : std::string("pool"); };
   std::map<std::string, double> duties, included, missed, delay_sum, proposed, missed_blocks;
+  std::map<std::string, double> head_ok, timely_head, timely_source, effectiveness;
   std::map<std::string, std::map<int, double>> delay_le;  // group -> le -> cumulative count
   std::map<uint64_t, double> v_included, v_missed, v_delay;
   const int buckets[] = {1, 2, 3, 4, 5, 8, 16, 32, 64};
@@ -172,9 +173,16 @@ TEST_F(Stack, MetricsEqualSimulatorGroundTruth) {
     for (const auto& t : truth->validators) {
       const std::string g = group_of(t.validator_index);
       duties[g] += 1;
+      // Optimal delay: the first later slot with a block (the simulator's own record of it).
+      uint64_t optimal = 1;
+      while (!(*model)->HasBlock(t.duty_slot + optimal)) ++optimal;
       if (t.included) {
         const uint64_t d = t.inclusion_slot - t.duty_slot;
         included[g] += 1;
+        head_ok[g] += !t.wrong_head;
+        timely_head[g] += !t.wrong_head && d == 1;
+        timely_source[g] += d <= 5;
+        effectiveness[g] += static_cast<double>(optimal) / static_cast<double>(d);
         delay_sum[g] += static_cast<double>(d);
         for (int b : buckets) {
           if (d <= static_cast<uint64_t>(b)) delay_le[g][b] += 1;
@@ -220,6 +228,22 @@ TEST_F(Stack, MetricsEqualSimulatorGroundTruth) {
                 delay_le[g][b])
           << "le=" << b;
     }
+    // The simulator's votes always carry the canonical target (and an included vote's source is
+    // the justified checkpoint), so target and source are correct exactly when included.
+    EXPECT_EQ(m["eth_validator_group_attestation_votes_correct_total{" + l + ",vote=\"head\"}"],
+              head_ok[g]);
+    EXPECT_EQ(m["eth_validator_group_attestation_votes_correct_total{" + l + ",vote=\"target\"}"],
+              included[g]);
+    EXPECT_EQ(m["eth_validator_group_attestation_votes_correct_total{" + l + ",vote=\"source\"}"],
+              included[g]);
+    EXPECT_EQ(m["eth_validator_group_attestation_timely_total{" + l + ",flag=\"head\"}"],
+              timely_head[g]);
+    EXPECT_EQ(m["eth_validator_group_attestation_timely_total{" + l + ",flag=\"target\"}"],
+              included[g]);
+    EXPECT_EQ(m["eth_validator_group_attestation_timely_total{" + l + ",flag=\"source\"}"],
+              timely_source[g]);
+    EXPECT_NEAR(m["eth_validator_group_attestation_effectiveness_total{" + l + "}"],
+                effectiveness[g], 1e-6);
     EXPECT_EQ(m["eth_validator_group_proposals_total{" + l + ",outcome=\"proposed\"}"],
               proposed[g]);
     EXPECT_EQ(m["eth_validator_group_proposals_total{" + l + ",outcome=\"missed\"}"],
