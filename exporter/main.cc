@@ -2,6 +2,7 @@
 //
 //   stakewatch [run] [--config.file=stakewatch.yml] [--web.listen-address=:9787] ...
 //   stakewatch demo [--validators=N] [--slot-time=SECONDS] [--web.listen-address=ADDR]
+//   stakewatch report --beacon-node=URL --validators=SPEC --epochs=FROM[:TO] [--format=F]
 //   stakewatch simulate --port=P --validators=N --slot-time=SECONDS ...
 //   stakewatch --version
 #include <iostream>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/report.h"
 #include "app/self_metrics.h"
 #include "sim/server.h"
 
@@ -20,6 +22,7 @@ constexpr char kUsage[] =
     "Commands:\n"
     "  run       the monitoring daemon (default)\n"
     "  demo      a simulated chain and the daemon watching it\n"
+    "  report    one-shot accounting of an epoch range (table, json or csv)\n"
     "  simulate  serve a deterministic simulated beacon chain\n"
     "\n"
     "Run 'stakewatch COMMAND --help' for a command's flags; 'stakewatch --version'.\n";
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
   }
   if (command == "run") return stakewatch::app::RunCommand(args);
   if (command == "demo") return stakewatch::app::DemoCommand(args);
+  if (command == "report") return stakewatch::app::ReportCommand(args);
   if (command == "simulate") {
     absl::Status s = stakewatch::sim::RunSimulateCommand(args);
     if (!s.ok()) {

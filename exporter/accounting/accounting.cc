@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace stakewatch::accounting {
 
@@ -21,6 +22,14 @@ constexpr uint64_t kMaxCommitteesPerSlot = 64;
 }  // namespace
 
 absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const MonitoredSet& monitored) {
+  EpochScratch scratch;
+  EpochResult result;
+  RETURN_IF_ERROR(AccountEpochInto(input, monitored, &scratch, &result));
+  return result;
+}
+
+absl::Status AccountEpochInto(const EpochInput& input, const MonitoredSet& monitored,
+                              EpochScratch* scratch, EpochResult* out) {
   if (input.committees == nullptr || input.blocks == nullptr || input.proposer_duties == nullptr) {
     return absl::InvalidArgumentError("AccountEpoch: missing input");
   }
@@ -61,8 +70,10 @@ absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const Monitore
 
   // 0 = not (yet) included: an inclusion slot is always > its duty slot >= 0. Alongside, the
   // aggregate that first carried each member's vote (for the vote's data).
-  std::vector<Slot> first_inclusion(total_members, 0);
-  std::vector<const beacon::Attestation*> first_vote(total_members, nullptr);
+  std::vector<Slot>& first_inclusion = scratch->first_inclusion;
+  std::vector<const beacon::Attestation*>& first_vote = scratch->first_vote;
+  first_inclusion.assign(total_members, 0);
+  first_vote.assign(total_members, nullptr);
 
   const std::map<Slot, const beacon::Block*>& blocks = *input.blocks;
   for (Slot slot = start; slot < start + 2 * spe; ++slot) {
@@ -132,8 +143,11 @@ absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const Monitore
   uint64_t sqrt_spe = 0;
   while ((sqrt_spe + 1) * (sqrt_spe + 1) <= spe) ++sqrt_spe;  // integer_squareroot
 
-  EpochResult result;
+  EpochResult& result = *out;
   result.epoch = input.epoch;
+  result.attestations.clear();
+  result.proposals.clear();
+  result.attestations.reserve(monitored.size());
 
   std::vector<size_t> order(committees.size());
   std::iota(order.begin(), order.end(), 0);
@@ -189,7 +203,7 @@ absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const Monitore
   }
   std::sort(result.proposals.begin(), result.proposals.end(),
             [](const ProposalResult& a, const ProposalResult& b) { return a.slot < b.slot; });
-  return result;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<AttestationRewardResult> AttestationReward(const beacon::AttestationRewards& rewards,

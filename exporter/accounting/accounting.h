@@ -134,6 +134,18 @@ struct EpochResult {
 // committees, a block range with holes. No partial result is returned on error.
 absl::StatusOr<EpochResult> AccountEpoch(const EpochInput& input, const MonitoredSet& monitored);
 
+// Buffers AccountEpochInto reuses across epochs. At mainnet scale they hold ~20 MB; allocating
+// them afresh each epoch costs more in page faults than the accounting itself.
+struct EpochScratch {
+  std::vector<Slot> first_inclusion;
+  std::vector<const beacon::Attestation*> first_vote;
+};
+
+// AccountEpoch into caller-owned storage: `*out` is overwritten (its vectors keep their capacity,
+// so a result reused across epochs costs no new memory). On error `*out` is unspecified.
+absl::Status AccountEpochInto(const EpochInput& input, const MonitoredSet& monitored,
+                              EpochScratch* scratch, EpochResult* out);
+
 // A validator's attestation reward for one epoch against the ideal one for its effective
 // balance (from /eth/v1/beacon/rewards/attestations/{epoch}).
 struct AttestationRewardResult {

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <stdlib.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -147,8 +149,13 @@ int DemoCommand(const std::vector<std::string>& args) {
   // Two groups, as an operator would configure them, in a generated configuration file that
   // goes through the same loader as `stakewatch run`'s.
   const uint64_t split = std::max<uint64_t>(1, validators / 10);
+  // The demo's chain is new every run: keep its progress in a fresh temporary directory.
+  std::string state_dir = "/tmp/stakewatch-demo-XXXXXX";
+  if (mkdtemp(state_dir.data()) == nullptr) {
+    return Fail(absl::InternalError("cannot create a temporary directory under /tmp"));
+  }
   std::string yaml =
-      absl::StrCat("beacon:\n  nodes: [\"", node,
+      absl::StrCat("storage:\n  path: ", state_dir, "\n", "beacon:\n  nodes: [\"", node,
                    "\"]\n  poll_interval: ", static_cast<int64_t>(slot_time * 1000), "ms\n",
                    "validators:\n  groups:\n", "    - name: solo\n      labels: {operator: me}\n",
                    "      indices: [\"0-", split - 1, "\"]\n");

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "app/beacon_node_metrics.h"
+#include "app/progress.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -182,7 +183,11 @@ void Daemon::PollLoop() {
   absl::Duration backoff = absl::Milliseconds(200);
   while (!stop_.HasBeenNotified()) {
     absl::StatusOr<beacon::ChainSpec> spec = client_->GetSpec();
+    absl::StatusOr<beacon::Genesis> genesis =
+        spec.ok() ? client_->GetGenesis() : absl::StatusOr<beacon::Genesis>(spec.status());
+    if (!genesis.ok()) spec = genesis.status();
     if (spec.ok()) {
+      genesis_time_ = genesis->genesis_time;
       slots_per_epoch_ = spec->slots_per_epoch;
       poll_interval_ = options_.config.beacon.poll_interval > absl::ZeroDuration()
                            ? options_.config.beacon.poll_interval
@@ -194,6 +199,18 @@ void Daemon::PollLoop() {
     backoff = std::min(backoff * 2, absl::Seconds(30));
   }
   processor_ = std::make_unique<EpochProcessor>(client_.get(), slots_per_epoch_);
+  const std::string& dir = options_.config.storage.path;
+  absl::StatusOr<std::optional<Progress>> progress = LoadProgress(dir);
+  if (!progress.ok()) {
+    LogWarn("ignoring unreadable progress file; starting at the latest complete epoch",
+            {{"err", ToStd(progress.status().message())}});
+  } else if (progress->has_value() && (*progress)->genesis_time != genesis_time_) {
+    LogWarn("ignoring progress saved for another chain",
+            {{"path", dir}, {"genesis_time", absl::StrCat((*progress)->genesis_time)}});
+  } else if (progress->has_value()) {
+    resume_epoch_ = (*progress)->next_epoch;
+    LogInfo("resuming", {{"next_epoch", absl::StrCat(*resume_epoch_)}});
+  }
   while (!stop_.HasBeenNotified()) {
     Tick();
     stop_.WaitForNotificationWithTimeout(poll_interval_);
@@ -221,27 +238,47 @@ void Daemon::Tick() {
   // vote for E (up to the last slot of E+1) is then settled in the node's view.
   if (head_slot / spe < 2) return;
   const beacon::Epoch latest = head_slot / spe - 2;
-  if (!next_epoch_.has_value()) next_epoch_ = latest;
+  if (!next_epoch_.has_value()) {
+    // First run: start at the latest complete epoch. After a restart: resume where we stopped,
+    // but catch up on at most max_backfill_epochs.
+    next_epoch_ = latest;
+    if (resume_epoch_.has_value()) {
+      const uint64_t limit = options_.config.beacon.max_backfill_epochs;
+      const beacon::Epoch oldest = latest >= limit ? latest - limit : 0;
+      next_epoch_ = std::max(*resume_epoch_, oldest);
+      if (*resume_epoch_ < oldest) {
+        self_metrics_->EpochsSkipped(oldest - *resume_epoch_);
+        LogWarn("downtime longer than max_backfill_epochs: skipping epochs",
+                {{"from", absl::StrCat(*resume_epoch_)}, {"to", absl::StrCat(oldest - 1)}});
+      }
+    }
+  }
   while (*next_epoch_ <= latest && !stop_.HasBeenNotified()) {
     const absl::Time start = options_.clock->Now();
-    absl::StatusOr<accounting::EpochResult> result = processor_->Process(*next_epoch_, monitored_);
-    if (!result.ok()) {
-      const bool data =
-          absl::IsInvalidArgument(result.status()) || absl::IsDataLoss(result.status());
+    const absl::Status status = processor_->ProcessInto(*next_epoch_, monitored_, &epoch_result_);
+    if (!status.ok()) {
+      const bool data = absl::IsInvalidArgument(status) || absl::IsDataLoss(status);
       self_metrics_->EpochFailed(data ? "inconsistent_data" : "beacon_api");
       LogWarn("epoch processing failed; will retry",
-              {{"epoch", absl::StrCat(*next_epoch_)}, {"err", ToStd(result.status().message())}});
+              {{"epoch", absl::StrCat(*next_epoch_)}, {"err", ToStd(status.message())}});
       processor_->ClearCache();
       return;
     }
     const absl::Duration took = options_.clock->Now() - start;
-    validator_metrics_->RecordEpoch(*result);
+    const accounting::EpochResult& result = epoch_result_;
+    validator_metrics_->RecordEpoch(result);
     self_metrics_->EpochProcessed(*next_epoch_, took);
     ready_.store(true);
     LogDebug("epoch processed",
              {{"epoch", absl::StrCat(*next_epoch_)}, {"took", absl::FormatDuration(took)}});
-    if (options_.on_epoch) options_.on_epoch(*result, took);
+    if (options_.on_epoch) options_.on_epoch(result, took);
     ++*next_epoch_;
+    if (absl::Status saved =
+            SaveProgress(options_.config.storage.path, Progress{genesis_time_, *next_epoch_});
+        !saved.ok()) {
+      self_metrics_->ProgressWriteFailed();
+      LogWarn("cannot save progress", {{"err", ToStd(saved.message())}});
+    }
   }
 }
 

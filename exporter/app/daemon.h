@@ -79,9 +79,12 @@ class Daemon {
   std::unique_ptr<beacon::BeaconClient> client_;  // null when no beacon node is configured
   accounting::MonitoredSet monitored_;
   std::unique_ptr<EpochProcessor> processor_;
+  accounting::EpochResult epoch_result_;  // reused every epoch (its capacity is kept)
   uint64_t slots_per_epoch_ = 32;
   absl::Duration poll_interval_ = absl::Seconds(12);
   std::optional<beacon::Epoch> next_epoch_;
+  std::optional<beacon::Epoch> resume_epoch_;  // from the progress file, if any
+  uint64_t genesis_time_ = 0;
   absl::Time last_health_check_ = absl::InfinitePast();
 
   std::vector<std::unique_ptr<httplib::Server>> servers_;

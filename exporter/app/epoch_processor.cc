@@ -22,6 +22,14 @@ absl::StatusOr<const beacon::Block*> EpochProcessor::BlockAt(beacon::Slot slot) 
 
 absl::StatusOr<accounting::EpochResult> EpochProcessor::Process(
     beacon::Epoch epoch, const accounting::MonitoredSet& monitored) {
+  accounting::EpochResult result;
+  RETURN_IF_ERROR(ProcessInto(epoch, monitored, &result));
+  return result;
+}
+
+absl::Status EpochProcessor::ProcessInto(beacon::Epoch epoch,
+                                         const accounting::MonitoredSet& monitored,
+                                         accounting::EpochResult* out) {
   const beacon::Slot start = epoch * slots_per_epoch_;
   // Blocks before this epoch will never be needed again.
   blocks_.erase(blocks_.begin(), blocks_.lower_bound(start));
@@ -40,7 +48,7 @@ absl::StatusOr<accounting::EpochResult> EpochProcessor::Process(
   input.committees = &committees;
   input.blocks = &blocks;
   input.proposer_duties = &duties;
-  return accounting::AccountEpoch(input, monitored);
+  return accounting::AccountEpochInto(input, monitored, &scratch_, out);
 }
 
 }  // namespace stakewatch::app

@@ -29,17 +29,23 @@ class EpochProcessor {
   // On error nothing is recorded and the epoch may simply be retried.
   absl::StatusOr<accounting::EpochResult> Process(beacon::Epoch epoch,
                                                   const accounting::MonitoredSet& monitored);
+  // The same into caller-owned storage, reusing its capacity and this processor's scratch
+  // buffers (what the daemon does every epoch). On error `*out` is unspecified.
+  absl::Status ProcessInto(beacon::Epoch epoch, const accounting::MonitoredSet& monitored,
+                           accounting::EpochResult* out);
 
   // Drops cached blocks (e.g. after a reorg or a change of node).
   void ClearCache() { blocks_.clear(); }
 
- private:
-  // Canonical block at `slot`, nullptr for an empty slot; cached.
+  // Canonical block at `slot`, nullptr for an empty slot; cached (after Process(E), every slot
+  // of E and E+1 is cached). The pointer is valid until the next Process or ClearCache call.
   absl::StatusOr<const beacon::Block*> BlockAt(beacon::Slot slot);
 
+ private:
   beacon::BeaconClient* client_;
   uint64_t slots_per_epoch_;
   std::map<beacon::Slot, std::unique_ptr<beacon::Block>> blocks_;  // null = empty slot
+  accounting::EpochScratch scratch_;
 };
 
 }  // namespace stakewatch::app

@@ -77,6 +77,22 @@ absl::StatusOr<SelfMetrics> SelfMetrics::Create(exposition::SeriesStore* store,
                                   MetricType::kHistogram,
                                   {"handler"},
                                   {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}}));
+  ASSIGN_OR_RETURN(m.skipped_,
+                   store->AddFamily(FamilyDesc{
+                       "stakewatch_epochs_skipped_total",
+                       "Epochs missed during downtime beyond beacon.max_backfill_epochs, never "
+                       "accounted.",
+                       MetricType::kCounter,
+                       {}}));
+  m.skipped_->GetOrCreate({});
+  ASSIGN_OR_RETURN(m.progress_errors_,
+                   store->AddFamily(FamilyDesc{
+                       "stakewatch_progress_write_errors_total",
+                       "Failures to save progress to storage.path (a restart would then re-account "
+                       "epochs since the last successful save).",
+                       MetricType::kCounter,
+                       {}}));
+  m.progress_errors_->GetOrCreate({});
   const std::string_view metrics_handler[] = {"/metrics"};
   m.http_duration_->GetOrCreate(metrics_handler);
   return m;
@@ -92,6 +108,12 @@ void SelfMetrics::EpochFailed(std::string_view reason) {
   const std::string_view labels[] = {reason};
   epoch_errors_->Add(epoch_errors_->GetOrCreate(labels), 1);
 }
+
+void SelfMetrics::EpochsSkipped(uint64_t n) {
+  skipped_->Add(exposition::SeriesId{0}, static_cast<double>(n));
+}
+
+void SelfMetrics::ProgressWriteFailed() { progress_errors_->Add(exposition::SeriesId{0}, 1); }
 
 void SelfMetrics::SetMonitoredValidators(double n) {
   monitored_->Set(monitored_->GetOrCreate({}), n);

@@ -23,6 +23,8 @@ class SelfMetrics {
   void EpochFailed(std::string_view reason);
   void SetMonitoredValidators(double n);
   void ObserveHttpRequest(std::string_view handler, absl::Duration took);
+  void EpochsSkipped(uint64_t n);
+  void ProgressWriteFailed();
 
  private:
   SelfMetrics() = default;
@@ -32,6 +34,8 @@ class SelfMetrics {
   exposition::Family* epoch_duration_ = nullptr;
   exposition::Family* monitored_ = nullptr;
   exposition::Family* http_duration_ = nullptr;
+  exposition::Family* skipped_ = nullptr;
+  exposition::Family* progress_errors_ = nullptr;
 };
 
 }  // namespace stakewatch::app

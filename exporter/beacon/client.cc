@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 
 namespace stakewatch::beacon {
@@ -287,6 +289,7 @@ FailoverBeaconClient::AttemptResult FailoverBeaconClient::Attempt(size_t index,
       const std::string message = absl::StrCat(what, ": ", Snippet(response->body));
       absl::Status status = code == 400   ? absl::InvalidArgumentError(message)
                             : code == 404 ? absl::NotFoundError(message)
+                            : code == 405 ? absl::UnimplementedError(message)
                                           : absl::FailedPreconditionError(message);
       result = {AttemptResult::kRequestError, reason::kHttp4xx, std::move(status)};
     } else {
@@ -477,6 +480,194 @@ absl::StatusOr<ProposerDuties> FailoverBeaconClient::GetProposerDuties(Epoch epo
               Into(&out, DecodeProposerDuties));
   if (!found.ok()) return found.status();
   return *std::move(out);
+}
+
+// ---- Endpoints added for accounting and `stakewatch report` ----
+
+absl::StatusOr<AttestationRewards> BeaconClient::GetAttestationRewards(
+    Epoch, const std::vector<ValidatorIndex>&) {
+  return absl::UnimplementedError("GetAttestationRewards is not implemented by this client");
+}
+absl::StatusOr<std::vector<ValidatorInfo>> BeaconClient::GetValidators(
+    std::string_view, const std::vector<std::string>&, const std::vector<std::string>&) {
+  return absl::UnimplementedError("GetValidators is not implemented by this client");
+}
+absl::StatusOr<std::vector<ValidatorLiveness>> BeaconClient::GetLiveness(
+    Epoch, const std::vector<ValidatorIndex>&) {
+  return absl::UnimplementedError("GetLiveness is not implemented by this client");
+}
+absl::StatusOr<SyncCommittee> BeaconClient::GetSyncCommittee(std::string_view, Epoch) {
+  return absl::UnimplementedError("GetSyncCommittee is not implemented by this client");
+}
+absl::StatusOr<std::optional<BlockRewards>> BeaconClient::GetBlockRewards(std::string_view) {
+  return absl::UnimplementedError("GetBlockRewards is not implemented by this client");
+}
+absl::StatusOr<std::optional<std::vector<SyncCommitteeReward>>>
+BeaconClient::GetSyncCommitteeRewards(std::string_view, const std::vector<ValidatorIndex>&) {
+  return absl::UnimplementedError("GetSyncCommitteeRewards is not implemented by this client");
+}
+
+namespace {
+
+// ["1","2",...]: the Beacon API's body for lists of validator indices.
+std::string IndexListJson(const std::vector<ValidatorIndex>& ids) {
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&out, i ? ",\"" : "\"", ids[i], "\"");
+  out += "]";
+  return out;
+}
+
+// ["a","b"] for strings already validated to need no escaping.
+std::string StringListJson(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    absl::StrAppend(&out, i ? ",\"" : "\"", items[i], "\"");
+  }
+  out += "]";
+  return out;
+}
+
+HttpRequest Post(std::string target, std::string body) {
+  HttpRequest r;
+  r.method = HttpMethod::kPost;
+  r.target = std::move(target);
+  r.body = std::move(body);
+  return r;
+}
+
+// A validator id: a decimal index or a 0x pubkey.
+absl::Status ValidateValidatorId(std::string_view id) {
+  uint64_t index;
+  if (ParseUint64(id, &index)) return absl::OkStatus();
+  Pubkey pubkey;
+  if (ParseHexFixed(id, &pubkey)) return absl::OkStatus();
+  std::string shown(id.substr(0, 20));
+  for (char& c : shown) {
+    if (c < 0x20 || c >= 0x7f) c = '?';
+  }
+  return absl::InvalidArgumentError(absl::StrCat("validator id \"", shown,
+                                                 id.size() > 20 ? "..." : "",
+                                                 "\" is neither a decimal index nor a 0x pubkey"));
+}
+
+// A validator status filter: lower-case letters and '_' only.
+absl::Status ValidateStatus(std::string_view status) {
+  bool ok = !status.empty() && status.size() <= 32;
+  for (char c : status) ok = ok && ((c >= 'a' && c <= 'z') || c == '_');
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        "validator status filters may contain only lower-case letters and '_'");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<AttestationRewards> FailoverBeaconClient::GetAttestationRewards(
+    Epoch epoch, const std::vector<ValidatorIndex>& ids) {
+  std::optional<AttestationRewards> out;
+  absl::StatusOr<bool> found =
+      Execute("/eth/v1/beacon/rewards/attestations/{epoch}",
+              Post(absl::StrCat("/eth/v1/beacon/rewards/attestations/", epoch), IndexListJson(ids)),
+              false, Into(&out, DecodeAttestationRewards));
+  if (!found.ok()) return found.status();
+  return *std::move(out);
+}
+
+absl::StatusOr<std::vector<ValidatorInfo>> FailoverBeaconClient::GetValidators(
+    std::string_view state_id, const std::vector<std::string>& ids,
+    const std::vector<std::string>& statuses) {
+  if (absl::Status s = ValidateId("state_id", state_id); !s.ok()) return s;
+  for (const std::string& id : ids) RETURN_IF_ERROR(ValidateValidatorId(id));
+  for (const std::string& status : statuses) RETURN_IF_ERROR(ValidateStatus(status));
+  const std::string path = absl::StrCat("/eth/v1/beacon/states/", ToAbsl(state_id), "/validators");
+  std::optional<std::vector<ValidatorInfo>> out;
+  absl::StatusOr<bool> found =
+      Execute("/eth/v1/beacon/states/{state_id}/validators",
+              Post(path, absl::StrCat("{\"ids\":", StringListJson(ids),
+                                      ",\"statuses\":", StringListJson(statuses), "}")),
+              false, Into(&out, DecodeValidators));
+  if (found.ok()) return *std::move(out);
+  // Some servers lack the POST form: a 404 (no such route; also what an unknown state gives, in
+  // which case the GET fails the same way) or a 405.
+  if (found.status().code() != absl::StatusCode::kNotFound &&
+      found.status().code() != absl::StatusCode::kUnimplemented) {
+    return found.status();
+  }
+  std::vector<ValidatorInfo> all;
+  std::string status_query;
+  if (!statuses.empty()) status_query = absl::StrCat("&status=", absl::StrJoin(statuses, ","));
+  // With no ids, one unfiltered GET; otherwise one GET per chunk of ids.
+  const size_t chunks =
+      ids.empty() ? 1 : (ids.size() + kValidatorIdsPerGet - 1) / kValidatorIdsPerGet;
+  for (size_t c = 0; c < chunks; ++c) {
+    std::string query;
+    if (!ids.empty()) {
+      const size_t begin = c * kValidatorIdsPerGet;
+      const size_t end = std::min(ids.size(), begin + kValidatorIdsPerGet);
+      query = absl::StrCat("?id=", absl::StrJoin(ids.begin() + begin, ids.begin() + end, ","),
+                           status_query);
+    } else if (!status_query.empty()) {
+      query = absl::StrCat("?", status_query.substr(1));
+    }
+    std::optional<std::vector<ValidatorInfo>> part;
+    absl::StatusOr<bool> got = Execute("/eth/v1/beacon/states/{state_id}/validators",
+                                       Get(path + query), false, Into(&part, DecodeValidators));
+    if (!got.ok()) return got.status();
+    for (ValidatorInfo& v : *part) all.push_back(std::move(v));
+  }
+  return all;
+}
+
+absl::StatusOr<std::vector<ValidatorLiveness>> FailoverBeaconClient::GetLiveness(
+    Epoch epoch, const std::vector<ValidatorIndex>& ids) {
+  std::optional<std::vector<ValidatorLiveness>> out;
+  absl::StatusOr<bool> found =
+      Execute("/eth/v1/validator/liveness/{epoch}",
+              Post(absl::StrCat("/eth/v1/validator/liveness/", epoch), IndexListJson(ids)), false,
+              Into(&out, DecodeLiveness));
+  if (!found.ok()) return found.status();
+  return *std::move(out);
+}
+
+absl::StatusOr<SyncCommittee> FailoverBeaconClient::GetSyncCommittee(std::string_view state_id,
+                                                                     Epoch epoch) {
+  if (absl::Status s = ValidateId("state_id", state_id); !s.ok()) return s;
+  std::optional<SyncCommittee> out;
+  absl::StatusOr<bool> found = Execute("/eth/v1/beacon/states/{state_id}/sync_committees",
+                                       Get(absl::StrCat("/eth/v1/beacon/states/", ToAbsl(state_id),
+                                                        "/sync_committees?epoch=", epoch)),
+                                       false, Into(&out, DecodeSyncCommittee));
+  if (!found.ok()) return found.status();
+  return *std::move(out);
+}
+
+absl::StatusOr<std::optional<BlockRewards>> FailoverBeaconClient::GetBlockRewards(
+    std::string_view block_id) {
+  if (absl::Status s = ValidateId("block_id", block_id); !s.ok()) return s;
+  std::optional<BlockRewards> out;
+  absl::StatusOr<bool> found =
+      Execute("/eth/v1/beacon/rewards/blocks/{block_id}",
+              Get(absl::StrCat("/eth/v1/beacon/rewards/blocks/", ToAbsl(block_id))), true,
+              Into(&out, DecodeBlockRewards));
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<BlockRewards>();
+  return out;
+}
+
+absl::StatusOr<std::optional<std::vector<SyncCommitteeReward>>>
+FailoverBeaconClient::GetSyncCommitteeRewards(std::string_view block_id,
+                                              const std::vector<ValidatorIndex>& ids) {
+  if (absl::Status s = ValidateId("block_id", block_id); !s.ok()) return s;
+  std::optional<std::vector<SyncCommitteeReward>> out;
+  absl::StatusOr<bool> found =
+      Execute("/eth/v1/beacon/rewards/sync_committee/{block_id}",
+              Post(absl::StrCat("/eth/v1/beacon/rewards/sync_committee/", ToAbsl(block_id)),
+                   IndexListJson(ids)),
+              true, Into(&out, DecodeSyncCommitteeRewards));
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<std::vector<SyncCommitteeReward>>();
+  return out;
 }
 
 }  // namespace stakewatch::beacon

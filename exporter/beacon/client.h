@@ -26,7 +26,8 @@
 //     max_attempts passes. Then it returns the last error's code with every node's reason in
 //     the message.
 //   * Request errors are not node errors: HTTP 400 and other 4xx (except 429) end the request at
-//     once with that error (400 -> InvalidArgument, 404 -> NotFound, other -> FailedPrecondition)
+//     once with that error (400 -> InvalidArgument, 404 -> NotFound, 405 -> Unimplemented,
+//     other -> FailedPrecondition)
 //     and leave the node healthy. For blocks and headers 404 is a value: std::nullopt (an empty
 //     slot). Note that a node that is behind also answers 404 for a block it has not seen yet;
 //     the first healthy node's answer is taken.
@@ -102,7 +103,37 @@ class BeaconClient {
                                                                Epoch epoch) = 0;
   // GET /eth/v1/validator/duties/proposer/{epoch}
   virtual absl::StatusOr<ProposerDuties> GetProposerDuties(Epoch epoch) = 0;
+
+  // The calls below have default implementations returning Unimplemented, so that test fakes
+  // need to provide only what they use.
+
+  // POST /eth/v1/beacon/rewards/attestations/{epoch} with body ["<index>",...]; an empty `ids`
+  // asks for every validator.
+  virtual absl::StatusOr<AttestationRewards> GetAttestationRewards(
+      Epoch epoch, const std::vector<ValidatorIndex>& ids);
+  // POST /eth/v1/beacon/states/{state_id}/validators with body {"ids":[...],"statuses":[...]}.
+  // `ids` are decimal indices or 0x pubkeys (96 hex digits); others are rejected before I/O.
+  // Empty `ids` / `statuses` mean "no filter". Servers without the POST (HTTP 404 or 405 on it)
+  // are asked with GET ...?id=a,b,c[&status=...] instead, in chunks of kValidatorIdsPerGet ids.
+  virtual absl::StatusOr<std::vector<ValidatorInfo>> GetValidators(
+      std::string_view state_id, const std::vector<std::string>& ids,
+      const std::vector<std::string>& statuses);
+  // POST /eth/v1/validator/liveness/{epoch} with body ["<index>",...].
+  virtual absl::StatusOr<std::vector<ValidatorLiveness>> GetLiveness(
+      Epoch epoch, const std::vector<ValidatorIndex>& ids);
+  // GET /eth/v1/beacon/states/{state_id}/sync_committees?epoch={epoch}
+  virtual absl::StatusOr<SyncCommittee> GetSyncCommittee(std::string_view state_id, Epoch epoch);
+  // GET /eth/v1/beacon/rewards/blocks/{block_id}; nullopt on 404 (empty slot).
+  virtual absl::StatusOr<std::optional<BlockRewards>> GetBlockRewards(std::string_view block_id);
+  // POST /eth/v1/beacon/rewards/sync_committee/{block_id} with body ["<index>",...] (empty: the
+  // whole committee); nullopt on 404 (empty slot).
+  virtual absl::StatusOr<std::optional<std::vector<SyncCommitteeReward>>> GetSyncCommitteeRewards(
+      std::string_view block_id, const std::vector<ValidatorIndex>& ids);
 };
+
+// Ids per GET request when GetValidators falls back from POST (keeps URLs well under the 8 KB
+// that servers commonly accept: 64 pubkeys are about 6.3 KB).
+inline constexpr size_t kValidatorIdsPerGet = 64;
 
 // Receives what the client does, e.g. to export metrics. Called from whichever thread made the
 // client call, never with the client's lock held, so implementations must be thread-safe and
@@ -195,6 +226,17 @@ class FailoverBeaconClient final : public BeaconClient {
   absl::StatusOr<std::vector<Committee>> GetCommittees(std::string_view state_id,
                                                        Epoch epoch) override;
   absl::StatusOr<ProposerDuties> GetProposerDuties(Epoch epoch) override;
+  absl::StatusOr<AttestationRewards> GetAttestationRewards(
+      Epoch epoch, const std::vector<ValidatorIndex>& ids) override;
+  absl::StatusOr<std::vector<ValidatorInfo>> GetValidators(
+      std::string_view state_id, const std::vector<std::string>& ids,
+      const std::vector<std::string>& statuses) override;
+  absl::StatusOr<std::vector<ValidatorLiveness>> GetLiveness(
+      Epoch epoch, const std::vector<ValidatorIndex>& ids) override;
+  absl::StatusOr<SyncCommittee> GetSyncCommittee(std::string_view state_id, Epoch epoch) override;
+  absl::StatusOr<std::optional<BlockRewards>> GetBlockRewards(std::string_view block_id) override;
+  absl::StatusOr<std::optional<std::vector<SyncCommitteeReward>>> GetSyncCommitteeRewards(
+      std::string_view block_id, const std::vector<ValidatorIndex>& ids) override;
 
  private:
   // Per-node mutable state (index-aligned with nodes_).

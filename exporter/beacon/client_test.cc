@@ -17,7 +17,9 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "beacon/http_transport.h"
 #include "gmock/gmock.h"
@@ -895,6 +897,292 @@ TEST(ParseNodeUrlTest, RejectsBadUrlsWithoutEchoingSecrets) {
   absl::StatusOr<NodeUrl> u = ParseNodeUrl("http://user:topsecret@h:bad");
   ASSERT_FALSE(u.ok());
   EXPECT_THAT(u.status().message(), ::testing::Not(HasSubstr("topsecret")));
+}
+
+// ---- POST endpoints and the validators GET fall-back ----
+
+// What a POST (or a GET registered as an extra route) received.
+struct Received {
+  absl::Mutex mu;
+  std::vector<std::string> bodies ABSL_GUARDED_BY(mu);
+  std::vector<std::string> queries ABSL_GUARDED_BY(mu);  // "id=...;status=..." per GET
+  void Add(const httplib::Request& req) {
+    absl::MutexLock lock(&mu);
+    bodies.push_back(req.body);
+    queries.push_back(
+        absl::StrCat("id=", req.get_param_value("id"), ";status=", req.get_param_value("status")));
+  }
+  std::vector<std::string> Bodies() {
+    absl::MutexLock lock(&mu);
+    return bodies;
+  }
+  std::vector<std::string> Queries() {
+    absl::MutexLock lock(&mu);
+    return queries;
+  }
+};
+
+// One validator object in the API's shape; index, balance and status vary.
+std::string ValidatorJson(uint64_t index, uint64_t balance, std::string_view status) {
+  return absl::StrCat(
+      R"({"index":")", index, R"(","balance":")", balance, R"(","status":")", std::string(status),
+      R"(","validator":{"pubkey":"0x)", std::string(96, 'a'), R"(","withdrawal_credentials":"0x)",
+      std::string(64, 'b'),
+      R"(","effective_balance":"32000000000","slashed":false,"activation_eligibility_epoch":"1",)"
+      R"("activation_epoch":"2","exit_epoch":"18446744073709551615",)"
+      R"("withdrawable_epoch":"18446744073709551615"}})");
+}
+
+TEST(FailoverBeaconClientTest, AttestationRewardsArePostedWithTheIds) {
+  Received got;
+  FakeNode n1([&](httplib::Server& s) {
+    s.Post("/eth/v1/beacon/rewards/attestations/240247",
+           [&](const httplib::Request& req, httplib::Response& res) {
+             got.Add(req);
+             res.set_content(
+                 R"({"execution_optimistic":false,"data":{"ideal_rewards":[{"effective_balance":)"
+                 R"("32000000000","head":"59165","target":"109940","source":"59198",)"
+                 R"("inactivity":"0"}],"total_rewards":[{"validator_index":"1979","head":"0",)"
+                 R"("target":"-99740","source":"-53706","inactivity":"0"}]}})",
+                 "application/json");
+           });
+  });
+  AutoClock clock;
+  RecordingObserver observer;
+  auto client = MakeClient({n1.url()}, FastOptions(), &clock, &observer);
+  absl::StatusOr<AttestationRewards> r = client->GetAttestationRewards(240247, {1979, 22});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(got.Bodies(), ElementsAre(R"(["1979","22"])"));
+  ASSERT_EQ(r->total_rewards.size(), 1u);
+  EXPECT_EQ(r->total_rewards[0].target, -99740);
+  EXPECT_EQ(r->ideal_rewards[0].source, 59198);
+  // An empty id list asks for every validator.
+  ASSERT_TRUE(client->GetAttestationRewards(240247, {}).ok());
+  EXPECT_EQ(got.Bodies().back(), "[]");
+  EXPECT_THAT(observer.requests(),
+              ::testing::Each(RecordingObserver::Request{
+                  "node1", "/eth/v1/beacon/rewards/attestations/{epoch}", "ok"}));
+}
+
+TEST(FailoverBeaconClientTest, ValidatorsArePosted) {
+  Received got;
+  FakeNode n1([&](httplib::Server& s) {
+    s.Post("/eth/v1/beacon/states/7687999/validators",
+           [&](const httplib::Request& req, httplib::Response& res) {
+             got.Add(req);
+             res.set_content(absl::StrCat(R"({"data":[)",
+                                          ValidatorJson(5, 31000000000, "active_ongoing"), "]}"),
+                             "application/json");
+           });
+  });
+  AutoClock clock;
+  auto client = MakeClient({n1.url()}, FastOptions(), &clock, nullptr);
+  const std::string pubkey = "0x" + std::string(96, 'A');
+  absl::StatusOr<std::vector<ValidatorInfo>> v =
+      client->GetValidators("7687999", {"5", pubkey}, {"active_ongoing"});
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_THAT(got.Bodies(), ElementsAre(absl::StrCat(R"({"ids":["5",")", pubkey,
+                                                     R"("],"statuses":["active_ongoing"]})")));
+  ASSERT_EQ(v->size(), 1u);
+  EXPECT_EQ((*v)[0].index, 5u);
+  EXPECT_EQ((*v)[0].balance, 31000000000u);
+  EXPECT_EQ((*v)[0].status, "active_ongoing");
+  EXPECT_EQ((*v)[0].activation_epoch, 2u);
+  EXPECT_EQ((*v)[0].pubkey[0], 0xaa);
+}
+
+// A server without the POST: 404 (httplib's answer for a missing route) or 405.
+TEST(FailoverBeaconClientTest, ValidatorsFallBackToChunkedGets) {
+  for (int post_status : {404, 405}) {
+    SCOPED_TRACE(post_status);
+    Received got;
+    FakeNode n1([&](httplib::Server& s) {
+      if (post_status == 405) {
+        s.Post("/eth/v1/beacon/states/head/validators",
+               [](const httplib::Request&, httplib::Response& res) { res.status = 405; });
+      }
+      s.Get("/eth/v1/beacon/states/head/validators",
+            [&](const httplib::Request& req, httplib::Response& res) {
+              got.Add(req);
+              // Answer one validator per requested id, with balance = 10 * index.
+              std::string data;
+              for (absl::string_view id : absl::StrSplit(req.get_param_value("id"), ',')) {
+                uint64_t index = 0;
+                EXPECT_TRUE(absl::SimpleAtoi(id, &index)) << id;
+                absl::StrAppend(&data, data.empty() ? "" : ",",
+                                ValidatorJson(index, 10 * index, "active_ongoing"));
+              }
+              res.set_content(absl::StrCat(R"({"data":[)", data, "]}"), "application/json");
+            });
+    });
+    AutoClock clock;
+    RecordingObserver observer;
+    auto client = MakeClient({n1.url()}, FastOptions(), &clock, &observer);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 130; ++i) ids.push_back(absl::StrCat(1000 + i));
+    absl::StatusOr<std::vector<ValidatorInfo>> v =
+        client->GetValidators("head", ids, {"active_ongoing", "exited_slashed"});
+    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_EQ(v->size(), 130u);
+    for (int i = 0; i < 130; ++i) {
+      EXPECT_EQ((*v)[i].index, 1000u + i);
+      EXPECT_EQ((*v)[i].balance, 10u * (1000 + i));
+    }
+    // 130 ids in chunks of 64: 64 + 64 + 2, each with the status filter.
+    const std::vector<std::string> queries = got.Queries();
+    ASSERT_EQ(queries.size(), 3u);
+    EXPECT_THAT(queries[0], HasSubstr("id=1000,1001,"));
+    EXPECT_THAT(queries[1], HasSubstr("id=1064,"));
+    EXPECT_EQ(queries[2], "id=1128,1129;status=active_ongoing,exited_slashed");
+    EXPECT_TRUE(client->Nodes()[0].healthy);
+    EXPECT_EQ(observer.requests().size(), 4u);
+  }
+}
+
+TEST(FailoverBeaconClientTest, ValidatorsErrorsOtherThanMissingPostDoNotFallBack) {
+  FakeNode n1([&](httplib::Server& s) {
+    s.Post("/eth/v1/beacon/states/head/validators", [](const httplib::Request&,
+                                                       httplib::Response& res) {
+      res.status = 400;
+      res.set_content(R"({"code":400,"message":"Invalid validator ID"})", "application/json");
+    });
+  });
+  AutoClock clock;
+  auto client = MakeClient({n1.url()}, FastOptions(), &clock, nullptr);
+  absl::StatusOr<std::vector<ValidatorInfo>> v = client->GetValidators("head", {"1"}, {});
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(v.status().message(), HasSubstr("Invalid validator ID"));
+  EXPECT_EQ(n1.Hits("/eth/v1/beacon/states/head/validators"), 0);  // no GET
+}
+
+TEST(FailoverBeaconClientTest, ValidatorsRejectBadIdsBeforeIo) {
+  FakeNode n1;
+  AutoClock clock;
+  RecordingObserver observer;
+  auto client = MakeClient({n1.url()}, FastOptions(), &clock, &observer);
+  for (const std::string& bad :
+       {std::string("-1"), std::string("0x1234"), std::string("1,2"), std::string("a\"b"),
+        "0x" + std::string(96, 'g'), std::string("")}) {
+    absl::StatusOr<std::vector<ValidatorInfo>> v = client->GetValidators("head", {"1", bad}, {});
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(v.status().message(), HasSubstr("neither a decimal index nor a 0x pubkey"));
+  }
+  EXPECT_EQ(client->GetValidators("head", {}, {"Active"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->GetValidators("he/ad", {}, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(observer.requests().empty());
+}
+
+TEST(FailoverBeaconClientTest, LivenessSyncCommitteeAndBlockRewards) {
+  Received liveness;
+  Received sync_rewards;
+  FakeNode n1([&](httplib::Server& s) {
+    s.Post("/eth/v1/validator/liveness/240248", [&](const httplib::Request& req,
+                                                    httplib::Response& res) {
+      liveness.Add(req);
+      res.set_content(R"({"data":[{"index":"3","is_live":true},{"index":"9","is_live":false}]})",
+                      "application/json");
+    });
+    s.Post("/eth/v1/beacon/rewards/sync_committee/100",
+           [&](const httplib::Request& req, httplib::Response& res) {
+             sync_rewards.Add(req);
+             res.set_content(R"({"execution_optimistic":false,"finalized":true,"data":[)"
+                             R"({"validator_index":"3","reward":"-1500"}]})",
+                             "application/json");
+           });
+  });
+  std::string committee =
+      R"({"execution_optimistic":false,"finalized":true,"data":{"validators":[)";
+  for (int i = 0; i < 512; ++i) absl::StrAppend(&committee, i ? "," : "", "\"", 7 + i % 3, "\"");
+  absl::StrAppend(&committee, R"(],"validator_aggregates":[["7","8"]]}})");
+  n1.Set("/eth/v1/beacon/states/3200/sync_committees", 200, committee);
+  n1.Set("/eth/v1/beacon/rewards/blocks/100", 200,
+         R"({"execution_optimistic":false,"finalized":true,"data":{"proposer_index":"42",)"
+         R"("total":"10","attestations":"6","sync_aggregate":"3","proposer_slashings":"1",)"
+         R"("attester_slashings":"0"}})");
+  AutoClock clock;
+  RecordingObserver observer;
+  auto client = MakeClient({n1.url()}, FastOptions(), &clock, &observer);
+
+  absl::StatusOr<std::vector<ValidatorLiveness>> l = client->GetLiveness(240248, {3, 9});
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_THAT(liveness.Bodies(), ElementsAre(R"(["3","9"])"));
+  ASSERT_EQ(l->size(), 2u);
+  EXPECT_TRUE((*l)[0].is_live);
+  EXPECT_EQ((*l)[1].index, 9u);
+  EXPECT_FALSE((*l)[1].is_live);
+
+  absl::StatusOr<SyncCommittee> c = client->GetSyncCommittee("3200", 100);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->validators.size(), 512u);
+  EXPECT_EQ(c->validators[0], 7u);
+  EXPECT_EQ(c->validators[511], 7u + 511 % 3);
+
+  absl::StatusOr<std::optional<BlockRewards>> br = client->GetBlockRewards("100");
+  ASSERT_TRUE(br.ok()) << br.status();
+  ASSERT_TRUE(br->has_value());
+  EXPECT_EQ((*br)->proposer_index, 42u);
+  EXPECT_EQ((*br)->total, 10u);
+  EXPECT_EQ((*br)->sync_aggregate, 3u);
+  // An empty slot: 404 is a value.
+  absl::StatusOr<std::optional<BlockRewards>> empty = client->GetBlockRewards("101");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_FALSE(empty->has_value());
+
+  auto sr = client->GetSyncCommitteeRewards("100", {3});
+  ASSERT_TRUE(sr.ok()) << sr.status();
+  ASSERT_TRUE(sr->has_value());
+  EXPECT_EQ((**sr)[0].reward, -1500);
+  EXPECT_THAT(sync_rewards.Bodies(), ElementsAre(R"(["3"])"));
+  auto sr_empty = client->GetSyncCommitteeRewards("101", {});
+  ASSERT_TRUE(sr_empty.ok()) << sr_empty.status();
+  EXPECT_FALSE(sr_empty->has_value());
+
+  EXPECT_THAT(
+      observer.requests(),
+      ElementsAre(
+          RecordingObserver::Request{"node1", "/eth/v1/validator/liveness/{epoch}", "ok"},
+          RecordingObserver::Request{"node1", "/eth/v1/beacon/states/{state_id}/sync_committees",
+                                     "ok"},
+          RecordingObserver::Request{"node1", "/eth/v1/beacon/rewards/blocks/{block_id}", "ok"},
+          RecordingObserver::Request{"node1", "/eth/v1/beacon/rewards/blocks/{block_id}",
+                                     "not_found"},
+          RecordingObserver::Request{"node1", "/eth/v1/beacon/rewards/sync_committee/{block_id}",
+                                     "ok"},
+          RecordingObserver::Request{"node1", "/eth/v1/beacon/rewards/sync_committee/{block_id}",
+                                     "not_found"}));
+}
+
+// A client that implements only the original calls still compiles and answers Unimplemented.
+TEST(BeaconClientTest, NewCallsDefaultToUnimplemented) {
+  class Minimal final : public BeaconClient {
+   public:
+    absl::StatusOr<Genesis> GetGenesis() override { return Genesis{}; }
+    absl::StatusOr<ChainSpec> GetSpec() override { return ChainSpec{}; }
+    absl::StatusOr<SyncStatus> GetSyncing() override { return SyncStatus{}; }
+    absl::StatusOr<FinalityCheckpoints> GetFinalityCheckpoints(std::string_view) override {
+      return FinalityCheckpoints{};
+    }
+    absl::StatusOr<std::optional<BlockHeader>> GetHeader(std::string_view) override {
+      return std::nullopt;
+    }
+    absl::StatusOr<std::optional<Block>> GetBlock(std::string_view) override {
+      return std::nullopt;
+    }
+    absl::StatusOr<std::optional<std::vector<Attestation>>> GetBlockAttestations(
+        std::string_view) override {
+      return std::nullopt;
+    }
+    absl::StatusOr<std::vector<Committee>> GetCommittees(std::string_view, Epoch) override {
+      return std::vector<Committee>{};
+    }
+    absl::StatusOr<ProposerDuties> GetProposerDuties(Epoch) override { return ProposerDuties{}; }
+  } minimal;
+  EXPECT_EQ(minimal.GetAttestationRewards(1, {}).status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(minimal.GetValidators("head", {}, {}).status().code(),
+            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(minimal.GetSyncCommittee("head", 1).status().code(), absl::StatusCode::kUnimplemented);
 }
 
 }  // namespace

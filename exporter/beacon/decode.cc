@@ -240,6 +240,30 @@ absl::Status ReadU64(od::value& v, const Path& p, uint64_t* out) {
   return absl::OkStatus();
 }
 
+// A signed decimal string ("-123", "0", "42"): an optional '-' then 1 to 19 digits, within
+// int64. Reward values are the only signed numbers in the API.
+absl::Status ReadI64(od::value& v, const Path& p, int64_t* out) {
+  std::string_view s;
+  const auto e = v.get_string().get(s);
+  if (e == simdjson::INCORRECT_TYPE) return TypeError(v, p, "a signed decimal string");
+  if (e) return JsonError(p, e);
+  const bool negative = !s.empty() && s[0] == '-';
+  const std::string_view digits = negative ? s.substr(1) : s;
+  bool all_digits = !digits.empty() && digits.size() <= 20;
+  for (char c : digits) all_digits = all_digits && IsDigit(c);
+  uint64_t magnitude = 0;
+  if (!all_digits) {
+    return p.Error(absl::StrCat("expected a signed decimal string, got ", Quote(s)));
+  }
+  constexpr uint64_t kMaxPositive = uint64_t{INT64_MAX};
+  if (!DigitsToU64(digits.data(), digits.size(), &magnitude) ||
+      magnitude > kMaxPositive + (negative ? 1 : 0)) {
+    return p.Error(absl::StrCat("decimal string ", Quote(s), " exceeds int64"));
+  }
+  *out = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+  return absl::OkStatus();
+}
+
 absl::Status ReadBool(od::value& v, const Path& p, bool* out) {
   const auto e = v.get_bool().get(*out);
   if (e == simdjson::INCORRECT_TYPE) return TypeError(v, p, "a boolean");
@@ -1006,6 +1030,212 @@ absl::Status ReadProposerDuties(od::object& root, const Path& p, ProposerDuties*
                    });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Validators, liveness, sync committees, rewards.
+
+absl::Status ReadValidators(od::object& root, const Path& p, std::vector<ValidatorInfo>* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    return ForElements(d, dp, [&](od::value& e, const Path& ep) {
+      out->emplace_back();
+      ValidatorInfo& info = out->back();
+      enum { kIndex, kBalance, kStatus, kValidator };
+      static constexpr Keys<4> kKeys = {"index", "balance", "status", "validator"};
+      return ReadObject(e, ep, kKeys, Bits({kIndex, kBalance, kStatus, kValidator}),
+                        [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                          switch (k) {
+                            case kIndex:
+                              return ReadU64(f, fp, &info.index);
+                            case kBalance:
+                              return ReadU64(f, fp, &info.balance);
+                            case kStatus: {
+                              std::string_view status;
+                              RETURN_IF_ERROR(ReadString(f, fp, &status));
+                              info.status = std::string(status);
+                              return absl::OkStatus();
+                            }
+                            default:
+                              break;
+                          }
+                          enum {
+                            kPubkey,
+                            kCredentials,
+                            kEffective,
+                            kSlashed,
+                            kEligibility,
+                            kActivation,
+                            kExit,
+                            kWithdrawable
+                          };
+                          static constexpr Keys<8> kInner = {"pubkey",
+                                                             "withdrawal_credentials",
+                                                             "effective_balance",
+                                                             "slashed",
+                                                             "activation_eligibility_epoch",
+                                                             "activation_epoch",
+                                                             "exit_epoch",
+                                                             "withdrawable_epoch"};
+                          return ReadObject(
+                              f, fp, kInner,
+                              Bits({kPubkey, kCredentials, kEffective, kSlashed, kEligibility,
+                                    kActivation, kExit, kWithdrawable}),
+                              [&](int j, od::value& g, const Path& gp) -> absl::Status {
+                                switch (j) {
+                                  case kPubkey:
+                                    return ReadHex(g, gp, &info.pubkey);
+                                  case kCredentials:
+                                    return ReadHex(g, gp, &info.withdrawal_credentials);
+                                  case kEffective:
+                                    return ReadU64(g, gp, &info.effective_balance);
+                                  case kSlashed:
+                                    return ReadBool(g, gp, &info.slashed);
+                                  case kEligibility:
+                                    return ReadU64(g, gp, &info.activation_eligibility_epoch);
+                                  case kActivation:
+                                    return ReadU64(g, gp, &info.activation_epoch);
+                                  case kExit:
+                                    return ReadU64(g, gp, &info.exit_epoch);
+                                  default:
+                                    return ReadU64(g, gp, &info.withdrawable_epoch);
+                                }
+                              });
+                        });
+    });
+  });
+}
+
+absl::Status ReadLiveness(od::object& root, const Path& p, std::vector<ValidatorLiveness>* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    return ForElements(d, dp, [&](od::value& e, const Path& ep) {
+      out->emplace_back();
+      ValidatorLiveness& row = out->back();
+      enum { kIndex, kLive };
+      static constexpr Keys<2> kKeys = {"index", "is_live"};
+      return ReadObject(e, ep, kKeys, Bits({kIndex, kLive}),
+                        [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                          if (k == kIndex) return ReadU64(f, fp, &row.index);
+                          return ReadBool(f, fp, &row.is_live);
+                        });
+    });
+  });
+}
+
+absl::Status ReadSyncCommittee(od::object& root, const Path& p, SyncCommittee* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  std::vector<uint64_t> scratch;
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    enum { kValidators, kAggregates };
+    static constexpr Keys<2> kKeys = {"validators", "validator_aggregates"};
+    return ReadObject(d, dp, kKeys, Bits({kValidators, kAggregates}),
+                      [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                        if (k == kValidators) {
+                          RETURN_IF_ERROR(ReadValidatorIndices(f, fp, &scratch));
+                          out->validators.assign(scratch.begin(), scratch.end());
+                          return absl::OkStatus();
+                        }
+                        return ForElements(f, fp, [&](od::value& e, const Path& ep) {
+                          RETURN_IF_ERROR(ReadValidatorIndices(e, ep, &scratch));
+                          out->validator_aggregates.emplace_back(scratch.begin(), scratch.end());
+                          return absl::OkStatus();
+                        });
+                      });
+  });
+}
+
+absl::Status ReadAttestationRewards(od::object& root, const Path& p, AttestationRewards* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    enum { kIdeal, kTotal };
+    static constexpr Keys<2> kKeys = {"ideal_rewards", "total_rewards"};
+    return ReadObject(
+        d, dp, kKeys, Bits({kIdeal, kTotal}),
+        [&](int k, od::value& f, const Path& fp) -> absl::Status {
+          // Both row kinds share head/target/source/inactivity at keys 1..4.
+          enum { kFirst, kHead, kTarget, kSource, kInactivity };
+          constexpr uint32_t kAll = Bits({kFirst, kHead, kTarget, kSource, kInactivity});
+          if (k == kIdeal) {
+            static constexpr Keys<5> kRow = {"effective_balance", "head", "target", "source",
+                                             "inactivity"};
+            return ForElements(f, fp, [&](od::value& e, const Path& ep) {
+              out->ideal_rewards.emplace_back();
+              IdealAttestationReward& r = out->ideal_rewards.back();
+              return ReadObject(e, ep, kRow, kAll,
+                                [&](int j, od::value& g, const Path& gp) -> absl::Status {
+                                  switch (j) {
+                                    case kFirst:
+                                      return ReadU64(g, gp, &r.effective_balance);
+                                    case kHead:
+                                      return ReadI64(g, gp, &r.head);
+                                    case kTarget:
+                                      return ReadI64(g, gp, &r.target);
+                                    case kSource:
+                                      return ReadI64(g, gp, &r.source);
+                                    default:
+                                      return ReadI64(g, gp, &r.inactivity);
+                                  }
+                                });
+            });
+          }
+          static constexpr Keys<5> kRow = {"validator_index", "head", "target", "source",
+                                           "inactivity"};
+          return ForElements(f, fp, [&](od::value& e, const Path& ep) {
+            out->total_rewards.emplace_back();
+            TotalAttestationReward& r = out->total_rewards.back();
+            return ReadObject(e, ep, kRow, kAll,
+                              [&](int j, od::value& g, const Path& gp) -> absl::Status {
+                                switch (j) {
+                                  case kFirst:
+                                    return ReadU64(g, gp, &r.validator_index);
+                                  case kHead:
+                                    return ReadI64(g, gp, &r.head);
+                                  case kTarget:
+                                    return ReadI64(g, gp, &r.target);
+                                  case kSource:
+                                    return ReadI64(g, gp, &r.source);
+                                  default:
+                                    return ReadI64(g, gp, &r.inactivity);
+                                }
+                              });
+          });
+        });
+  });
+}
+
+absl::Status ReadBlockRewards(od::object& root, const Path& p, BlockRewards* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    static constexpr Keys<6> kKeys = {"proposer_index",     "total",
+                                      "attestations",       "sync_aggregate",
+                                      "proposer_slashings", "attester_slashings"};
+    uint64_t* const fields[6] = {&out->proposer_index,     &out->total,
+                                 &out->attestations,       &out->sync_aggregate,
+                                 &out->proposer_slashings, &out->attester_slashings};
+    return ReadObject(d, dp, kKeys, Bits({0, 1, 2, 3, 4, 5}),
+                      [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                        return ReadU64(f, fp, fields[k]);
+                      });
+  });
+}
+
+absl::Status ReadSyncCommitteeRewards(od::object& root, const Path& p,
+                                      std::vector<SyncCommitteeReward>* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    return ForElements(d, dp, [&](od::value& e, const Path& ep) {
+      out->emplace_back();
+      SyncCommitteeReward& row = out->back();
+      enum { kIndex, kReward };
+      static constexpr Keys<2> kKeys = {"validator_index", "reward"};
+      return ReadObject(e, ep, kKeys, Bits({kIndex, kReward}),
+                        [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                          if (k == kIndex) return ReadU64(f, fp, &row.validator_index);
+                          return ReadI64(f, fp, &row.reward);
+                        });
+    });
+  });
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -1028,6 +1258,14 @@ SW_DEFINE_DECODER(DecodeBlockAttestations, std::vector<Attestation>, "block_atte
                   ReadBlockAttestations)
 SW_DEFINE_DECODER(DecodeCommittees, std::vector<Committee>, "committees", ReadCommittees)
 SW_DEFINE_DECODER(DecodeProposerDuties, ProposerDuties, "proposer_duties", ReadProposerDuties)
+SW_DEFINE_DECODER(DecodeValidators, std::vector<ValidatorInfo>, "validators", ReadValidators)
+SW_DEFINE_DECODER(DecodeLiveness, std::vector<ValidatorLiveness>, "liveness", ReadLiveness)
+SW_DEFINE_DECODER(DecodeSyncCommittee, SyncCommittee, "sync_committee", ReadSyncCommittee)
+SW_DEFINE_DECODER(DecodeAttestationRewards, AttestationRewards, "attestation_rewards",
+                  ReadAttestationRewards)
+SW_DEFINE_DECODER(DecodeBlockRewards, BlockRewards, "block_rewards", ReadBlockRewards)
+SW_DEFINE_DECODER(DecodeSyncCommitteeRewards, std::vector<SyncCommitteeReward>,
+                  "sync_committee_rewards", ReadSyncCommitteeRewards)
 
 #undef SW_DEFINE_DECODER
 

@@ -123,6 +123,40 @@ absl::StatusOr<std::vector<Committee>> DecodeCommittees(PaddedBody body);
 absl::StatusOr<ProposerDuties> DecodeProposerDuties(std::string_view body);
 absl::StatusOr<ProposerDuties> DecodeProposerDuties(PaddedBody body);
 
+// POST (or GET) /eth/v1/beacon/states/{state_id}/validators: data[] of {index, balance, status,
+// validator:{pubkey, withdrawal_credentials, effective_balance, slashed,
+// activation_eligibility_epoch, activation_epoch, exit_epoch, withdrawable_epoch}}, all required.
+// `status` is kept as served (any string).
+absl::StatusOr<std::vector<ValidatorInfo>> DecodeValidators(std::string_view body);
+absl::StatusOr<std::vector<ValidatorInfo>> DecodeValidators(PaddedBody body);
+
+// POST /eth/v1/validator/liveness/{epoch}: data[] of {index, is_live}, both required.
+absl::StatusOr<std::vector<ValidatorLiveness>> DecodeLiveness(std::string_view body);
+absl::StatusOr<std::vector<ValidatorLiveness>> DecodeLiveness(PaddedBody body);
+
+// GET /eth/v1/beacon/states/{state_id}/sync_committees: data.validators and
+// data.validator_aggregates (arrays of index strings) are required. Sizes are not checked here
+// (the committee size is a chain constant; callers compare with ChainSpec).
+absl::StatusOr<SyncCommittee> DecodeSyncCommittee(std::string_view body);
+absl::StatusOr<SyncCommittee> DecodeSyncCommittee(PaddedBody body);
+
+// POST /eth/v1/beacon/rewards/attestations/{epoch}: data.ideal_rewards[] of {effective_balance,
+// head, target, source, inactivity} and data.total_rewards[] of {validator_index, head, target,
+// source, inactivity}, all required. Reward values are *signed* decimal strings ("-53706");
+// a value outside int64 is an error. Other row keys (phase0's inclusion_delay) are ignored.
+absl::StatusOr<AttestationRewards> DecodeAttestationRewards(std::string_view body);
+absl::StatusOr<AttestationRewards> DecodeAttestationRewards(PaddedBody body);
+
+// GET /eth/v1/beacon/rewards/blocks/{block_id}: data.{proposer_index, total, attestations,
+// sync_aggregate, proposer_slashings, attester_slashings}, all required, unsigned.
+absl::StatusOr<BlockRewards> DecodeBlockRewards(std::string_view body);
+absl::StatusOr<BlockRewards> DecodeBlockRewards(PaddedBody body);
+
+// POST /eth/v1/beacon/rewards/sync_committee/{block_id}: data[] of {validator_index, reward};
+// reward is a signed decimal string (negative for a missed vote).
+absl::StatusOr<std::vector<SyncCommitteeReward>> DecodeSyncCommitteeRewards(std::string_view body);
+absl::StatusOr<std::vector<SyncCommitteeReward>> DecodeSyncCommitteeRewards(PaddedBody body);
+
 // Parses a 0x-prefixed hex string (either case) of exactly 2*n digits into out[0..n).
 // Returns false (leaving `out` unspecified) on a missing prefix, a wrong length or a non-hex digit.
 bool ParseHexInto(std::string_view hex, uint8_t* out, size_t n);

@@ -35,6 +35,12 @@ constexpr char kCommitteesFile[] =
     "eth-validator-watcher/012_GET_eth_v1_beacon_states_7687981_committees__slot_7687981.json";
 constexpr char kAttestationsFile[] =
     "eth-validator-watcher/013_GET_eth_v2_beacon_blocks_7687982_attestations.json";
+constexpr char kValidatorsFile[] =
+    "eth-validator-watcher/005_GET_eth_v1_beacon_states_7687968_validators.json";
+constexpr char kLivenessFile[] =
+    "eth-validator-watcher/009_POST_eth_v1_validator_liveness_240248.json";
+constexpr char kRewardsFile[] =
+    "eth-validator-watcher/011_POST_eth_v1_beacon_rewards_attestations_240247.json";
 constexpr char kElectraBlockFile[] = "ream/slot_8084249.json";
 constexpr char kElectraBlock2File[] = "ream/slot_8084248.json";
 constexpr char kDenebBlockFile[] = "eigenpod-proofs-generation/deneb_goerli_block_7421951.json";
@@ -53,6 +59,34 @@ constexpr char kFinalityBody[] =
     R"("0x2222222222222222222222222222222222222222222222222222222222222222"},)"
     R"("finalized":{"epoch":"240246","root":)"
     R"("0x00000000000000000000000000000000000000000000000000000000000000ff"}}})";
+
+// No fixture either for these; shapes from the OpenAPI spec (apis/beacon/rewards/blocks.yaml,
+// apis/beacon/rewards/sync_committee.yaml, types/rewards.yaml). The spec's examples are all "123"
+// or "2000"; distinct values are used so that a swapped field shows.
+constexpr char kBlockRewardsBody[] =
+    R"({"execution_optimistic":false,"finalized":true,"data":{"proposer_index":"123",)"
+    R"("total":"39000","attestations":"31000","sync_aggregate":"7000",)"
+    R"("proposer_slashings":"600","attester_slashings":"400"}})";
+constexpr char kSyncRewardsBody[] =
+    R"({"execution_optimistic":false,"finalized":false,"data":[)"
+    R"({"validator_index":"0","reward":"2000"},{"validator_index":"1","reward":"-2000"}]})";
+
+// apis/beacon/states/sync_committees.yaml (types/altair/sync_committee.yaml
+// SyncCommitteeByValidatorIndices; the example is a Uint64 string "1" per member). 512 members:
+// position i holds validator 1000 + (i % 500), so positions 0 and 500 are held by the same
+// validator; four aggregates of 128 consecutive positions.
+std::string SyncCommitteeBody() {
+  std::string members;
+  std::string aggregates;
+  for (int i = 0; i < 512; ++i) {
+    const std::string v = "\"" + std::to_string(1000 + i % 500) + "\"";
+    members += (i ? "," : "") + v;
+    if (i % 128 == 0) aggregates += i ? "],[" : "[";
+    aggregates += (i % 128 ? "," : "") + v;
+  }
+  return R"({"execution_optimistic":false,"finalized":true,"data":{"validators":[)" + members +
+         R"(],"validator_aggregates":[)" + aggregates + "]]}}";
+}
 
 std::string ReadFixture(std::string_view name) {
   const std::string path =
@@ -226,6 +260,173 @@ TEST(DecodeProposerDutiesTest, SepoliaFixture) {
   EXPECT_EQ(d->duties[0].slot, 7687968u);
   EXPECT_EQ(d->duties[31].validator_index, 978u);
   EXPECT_EQ(d->duties[31].slot, 7687999u);
+}
+
+// Expected values below were read from the fixtures with python's json module.
+TEST(DecodeValidatorsTest, SepoliaFixture) {
+  const auto v = DecodeValidators(ReadFixture(kValidatorsFile));
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->size(), 1987u);
+  const ValidatorInfo& first = (*v)[0];
+  EXPECT_EQ(first.index, 0u);
+  EXPECT_EQ(first.balance, 1000056865613530u);
+  EXPECT_EQ(first.status, "active_ongoing");
+  EXPECT_EQ(ToHex(first.pubkey),
+            "0x8289b65d6245fde8a768ce48d7c4cc7d861880ff5ff1b110db6b7e1ffbfdc5eadff0b172ba79fd4264"
+            "58811f2b7095eb");
+  EXPECT_EQ(ToHex(first.withdrawal_credentials).substr(0, 10), "0x00324d16");
+  EXPECT_EQ(first.effective_balance, 32000000000u);
+  EXPECT_FALSE(first.slashed);
+  EXPECT_EQ(first.activation_epoch, 0u);
+  EXPECT_EQ(first.exit_epoch, UINT64_MAX);
+  EXPECT_EQ(first.withdrawable_epoch, UINT64_MAX);
+  EXPECT_EQ((*v)[1000].status, "withdrawal_possible");
+  EXPECT_EQ((*v)[1000].exit_epoch, 159750u);
+  const ValidatorInfo& last = v->back();
+  EXPECT_EQ(last.index, 1986u);
+  EXPECT_EQ(last.balance, 0u);
+  EXPECT_EQ(last.status, "withdrawal_done");
+  EXPECT_EQ(ToHex(last.withdrawal_credentials),
+            "0x020000000000000000000000ecb7c8d2baf7270f90066b4cd8286e2ca1154f60");
+  EXPECT_EQ(last.effective_balance, 0u);
+  EXPECT_EQ(last.activation_eligibility_epoch, 226130u);
+  EXPECT_EQ(last.activation_epoch, 226136u);
+  EXPECT_EQ(last.exit_epoch, 227556u);
+  EXPECT_EQ(last.withdrawable_epoch, 227812u);
+  // Status counts: 1781 active_ongoing, 200 withdrawal_possible, 6 withdrawal_done.
+  EXPECT_EQ(std::count_if(v->begin(), v->end(),
+                          [](const ValidatorInfo& x) { return x.status == "active_ongoing"; }),
+            1781);
+  EXPECT_EQ(std::count_if(v->begin(), v->end(),
+                          [](const ValidatorInfo& x) { return x.status == "withdrawal_done"; }),
+            6);
+}
+
+TEST(DecodeLivenessTest, SepoliaFixture) {
+  const auto l = DecodeLiveness(ReadFixture(kLivenessFile));
+  ASSERT_TRUE(l.ok()) << l.status();
+  ASSERT_EQ(l->size(), 1987u);
+  EXPECT_EQ((*l)[0].index, 0u);
+  EXPECT_TRUE((*l)[0].is_live);
+  EXPECT_EQ((*l)[1000].index, 1000u);
+  EXPECT_FALSE((*l)[1000].is_live);
+  EXPECT_EQ(l->back().index, 1986u);
+  EXPECT_FALSE(l->back().is_live);
+  EXPECT_EQ(
+      std::count_if(l->begin(), l->end(), [](const ValidatorLiveness& x) { return x.is_live; }),
+      1779);
+}
+
+TEST(DecodeAttestationRewardsTest, SepoliaFixture) {
+  const auto r = DecodeAttestationRewards(ReadFixture(kRewardsFile));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->ideal_rewards.size(), 2048u);
+  ASSERT_EQ(r->total_rewards.size(), 1781u);
+  const IdealAttestationReward& one = r->ideal_rewards[0];
+  EXPECT_EQ(one.effective_balance, 1000000000u);
+  EXPECT_EQ(one.head, 1848);
+  EXPECT_EQ(one.target, 3435);
+  EXPECT_EQ(one.source, 1849);
+  EXPECT_EQ(one.inactivity, 0);
+  const IdealAttestationReward& full = r->ideal_rewards[31];
+  EXPECT_EQ(full.effective_balance, 32000000000u);
+  EXPECT_EQ(full.head, 59165);
+  EXPECT_EQ(full.target, 109940);
+  EXPECT_EQ(full.source, 59198);
+  EXPECT_EQ(r->ideal_rewards[2047].effective_balance, 2048000000000u);
+  EXPECT_EQ(r->ideal_rewards[2047].target, 7036193);
+  EXPECT_EQ(r->total_rewards[0].validator_index, 0u);
+  EXPECT_EQ(r->total_rewards[0].head, 59165);
+  EXPECT_EQ(r->total_rewards[0].target, 109940);
+  EXPECT_EQ(r->total_rewards[0].source, 59198);
+  // Two validators missed: negative target and source.
+  const TotalAttestationReward& missed = r->total_rewards[1774];
+  EXPECT_EQ(missed.validator_index, 1979u);
+  EXPECT_EQ(missed.head, 0);
+  EXPECT_EQ(missed.target, -99740);
+  EXPECT_EQ(missed.source, -53706);
+  EXPECT_EQ(r->total_rewards.back().validator_index, 1985u);
+  EXPECT_EQ(r->total_rewards.back().target, -110058);
+  EXPECT_EQ(r->total_rewards.back().source, -59262);
+  EXPECT_EQ(std::count_if(r->total_rewards.begin(), r->total_rewards.end(),
+                          [](const TotalAttestationReward& x) { return x.target < 0; }),
+            2);
+}
+
+TEST(DecodeAttestationRewardsTest, SignedLimits) {
+  auto body = [](std::string_view head) {
+    return std::string(R"({"data":{"ideal_rewards":[],"total_rewards":[{"validator_index":"7",)") +
+           R"("head":")" + std::string(head) +
+           R"(","target":"0","source":"-0","inactivity":"-1"}]}})";
+  };
+  auto r = DecodeAttestationRewards(body("-9223372036854775808"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->total_rewards[0].head, INT64_MIN);
+  EXPECT_EQ(r->total_rewards[0].source, 0);
+  EXPECT_EQ(r->total_rewards[0].inactivity, -1);
+  r = DecodeAttestationRewards(body("9223372036854775807"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->total_rewards[0].head, INT64_MAX);
+  for (const char* bad : {"9223372036854775808", "-9223372036854775809", "99999999999999999999",
+                          "-", "", "+1", "1-", "0x10", " 1", "1e3", "--1"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THAT(Msg(DecodeAttestationRewards(body(bad)).status()),
+                HasSubstr("attestation_rewards: data.total_rewards[0].head: "));
+  }
+}
+
+TEST(DecodeSyncCommitteeTest, SpecShape) {
+  const auto c = DecodeSyncCommittee(SyncCommitteeBody());
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->validators.size(), 512u);
+  EXPECT_EQ(c->validators[0], 1000u);
+  EXPECT_EQ(c->validators[499], 1499u);
+  EXPECT_EQ(c->validators[500], 1000u);
+  EXPECT_EQ(c->validators[511], 1011u);
+  ASSERT_EQ(c->validator_aggregates.size(), 4u);
+  for (const auto& a : c->validator_aggregates) EXPECT_EQ(a.size(), 128u);
+  EXPECT_EQ(c->validator_aggregates[1][0], 1128u);
+  EXPECT_EQ(c->validator_aggregates[3][127], 1011u);
+}
+
+TEST(DecodeBlockRewardsTest, SpecShape) {
+  const auto r = DecodeBlockRewards(kBlockRewardsBody);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->proposer_index, 123u);
+  EXPECT_EQ(r->total, 39000u);
+  EXPECT_EQ(r->attestations, 31000u);
+  EXPECT_EQ(r->sync_aggregate, 7000u);
+  EXPECT_EQ(r->proposer_slashings, 600u);
+  EXPECT_EQ(r->attester_slashings, 400u);
+}
+
+TEST(DecodeSyncCommitteeRewardsTest, SpecShape) {
+  const auto r = DecodeSyncCommitteeRewards(kSyncRewardsBody);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].validator_index, 0u);
+  EXPECT_EQ((*r)[0].reward, 2000);
+  EXPECT_EQ((*r)[1].validator_index, 1u);
+  EXPECT_EQ((*r)[1].reward, -2000);
+}
+
+TEST(DecodeTest, PaddedBodyOverloadsOfTheNewDecoders) {
+  std::string validators = ReadFixture(kValidatorsFile);
+  const auto v = DecodeValidators(PaddedBody::Of(&validators));
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->size(), 1987u);
+  std::string rewards = ReadFixture(kRewardsFile);
+  const auto r = DecodeAttestationRewards(PaddedBody::Of(&rewards));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->total_rewards.size(), 1781u);
+  std::string liveness = ReadFixture(kLivenessFile);
+  EXPECT_TRUE(DecodeLiveness(PaddedBody::Of(&liveness)).ok());
+  std::string committee = SyncCommitteeBody();
+  EXPECT_TRUE(DecodeSyncCommittee(PaddedBody::Of(&committee)).ok());
+  std::string block = kBlockRewardsBody;
+  EXPECT_TRUE(DecodeBlockRewards(PaddedBody::Of(&block)).ok());
+  std::string sync = kSyncRewardsBody;
+  EXPECT_TRUE(DecodeSyncCommitteeRewards(PaddedBody::Of(&sync)).ok());
 }
 
 TEST(DecodeCommitteesTest, SepoliaFixture) {
@@ -555,6 +756,19 @@ std::vector<Decoder> AllDecoders() {
        ReadFixture(kCommitteesFile)},
       {"proposer_duties", [](std::string_view b) { return DecodeProposerDuties(b).status(); },
        ReadFixture(kDutiesFile)},
+      {"validators", [](std::string_view b) { return DecodeValidators(b).status(); },
+       ReadFixture(kValidatorsFile)},
+      {"liveness", [](std::string_view b) { return DecodeLiveness(b).status(); },
+       ReadFixture(kLivenessFile)},
+      {"attestation_rewards",
+       [](std::string_view b) { return DecodeAttestationRewards(b).status(); },
+       ReadFixture(kRewardsFile)},
+      {"sync_committee", [](std::string_view b) { return DecodeSyncCommittee(b).status(); },
+       SyncCommitteeBody()},
+      {"block_rewards", [](std::string_view b) { return DecodeBlockRewards(b).status(); },
+       kBlockRewardsBody},
+      {"sync_committee_rewards",
+       [](std::string_view b) { return DecodeSyncCommitteeRewards(b).status(); }, kSyncRewardsBody},
   };
 }
 
@@ -876,6 +1090,92 @@ std::vector<Mutation> Mutations() {
        "proposer_duties: data: expected an array, got boolean"},
       {"proposer_duties", R"("execution_optimistic":false)", R"("execution_optimistic":"no")",
        "proposer_duties: execution_optimistic: expected a boolean, got string"},
+      // validators
+      {"validators", R"("index":"0")", R"("index":0)",
+       "validators: data[0].index: expected a decimal string, got number"},
+      {"validators", R"("status":"active_ongoing")", R"("status":7)",
+       "validators: data[0].status: expected a string, got number"},
+      {"validators", R"("slashed":false)", R"("slashed":"false")",
+       "validators: data[0].validator.slashed: expected a boolean, got string"},
+      {"validators", R"("pubkey":"0x8289)", R"("pubkey":"0x828)",
+       "validators: data[0].validator.pubkey: invalid hex: odd number of hex digits (95)"},
+      {"validators", R"("effective_balance":"32000000000")", R"("effective_balanc":"32000000000")",
+       "validators: data[0].validator.effective_balance: missing required field"},
+      {"validators", R"("exit_epoch":"18446744073709551615")",
+       R"("exit_epoch":"18446744073709551616")",
+       "validators: data[0].validator.exit_epoch: decimal string \"18446744073709551616\" exceeds "
+       "uint64"},
+      {"validators", R"("data":[)", R"("data":null,"x":[)",
+       "validators: data: expected an array, got null"},
+      {"validators", R"("validator":{)", R"("validator":[],"x":{)",
+       "validators: data[0].validator: expected an object, got array"},
+      // liveness
+      {"liveness", R"("index":"0")", R"("index":"x0")",
+       "liveness: data[0].index: expected an unsigned decimal string, got \"x0\""},
+      {"liveness", R"("is_live":true)", R"("is_live":1)",
+       "liveness: data[0].is_live: expected a boolean, got number"},
+      {"liveness", R"("is_live":true)", R"("islive":true)",
+       "liveness: data[0].is_live: missing required field"},
+      {"liveness", R"({"data":[)", R"({"dat":[)", "liveness: data: missing required field"},
+      {"liveness", R"({"index":"0")", R"("x",{"index":"0")",
+       "liveness: data[0]: expected an object, got string"},
+      // attestation_rewards
+      {"attestation_rewards", R"("head":"1848")", R"("head":"1848.5")",
+       "attestation_rewards: data.ideal_rewards[0].head: expected a signed decimal string, got "
+       "\"1848.5\""},
+      {"attestation_rewards", R"("head":"1848")", R"("head":1848)",
+       "attestation_rewards: data.ideal_rewards[0].head: expected a signed decimal string, got "
+       "number"},
+      {"attestation_rewards", R"("target":"-99740")", R"("target":"-9223372036854775809")",
+       "attestation_rewards: data.total_rewards[1774].target: decimal string "
+       "\"-9223372036854775809\" exceeds int64"},
+      {"attestation_rewards", R"("source":"-53706")", R"("source":"--53706")",
+       "attestation_rewards: data.total_rewards[1774].source: expected a signed decimal string"},
+      {"attestation_rewards", R"("effective_balance":"1000000000")",
+       R"("effective_balance":"-1000000000")",
+       "attestation_rewards: data.ideal_rewards[0].effective_balance: expected an unsigned "
+       "decimal string, got \"-1000000000\""},
+      {"attestation_rewards", R"("total_rewards")", R"("totalrewards")",
+       "attestation_rewards: data.total_rewards: missing required field"},
+      {"attestation_rewards", R"("validator_index":"0")", R"("validator_index":"+0")",
+       "attestation_rewards: data.total_rewards[0].validator_index: expected an unsigned decimal "
+       "string, got \"+0\""},
+      {"attestation_rewards", R"("inactivity":"0")", R"("inactivty":"0")",
+       "attestation_rewards: data.ideal_rewards[0].inactivity: missing required field"},
+      // sync_committee
+      {"sync_committee", R"("validators":["1000")", R"("validators":[1000)",
+       "sync_committee: data.validators[0]: expected a decimal string, got number"},
+      {"sync_committee", R"("validator_aggregates":[)", R"("validator_aggregates":"x","y":[)",
+       "sync_committee: data.validator_aggregates: expected an array, got string"},
+      {"sync_committee", R"("validators":[)", R"("validator":[)",
+       "sync_committee: data.validators: missing required field"},
+      {"sync_committee", R"("data":{)", R"("data":[],"x":{)",
+       "sync_committee: data: expected an object, got array"},
+      {"sync_committee", R"("validator_aggregates":[["1000")", R"("validator_aggregates":[["1x")",
+       "sync_committee: data.validator_aggregates[0][0]: expected an unsigned decimal string, got "
+       "\"1x\""},
+      // block_rewards
+      {"block_rewards", R"("total":"39000")", R"("total":"-39000")",
+       "block_rewards: data.total: expected an unsigned decimal string, got \"-39000\""},
+      {"block_rewards", R"("proposer_index":"123")", R"("proposer_index":123)",
+       "block_rewards: data.proposer_index: expected a decimal string, got number"},
+      {"block_rewards", R"("attester_slashings")", R"("attester_slashing")",
+       "block_rewards: data.attester_slashings: missing required field"},
+      {"block_rewards", R"("data":{)", R"("data":null,"x":{)",
+       "block_rewards: data: expected an object, got null"},
+      {"block_rewards", R"("sync_aggregate":"7000")", R"("sync_aggregate":"7000a")",
+       "block_rewards: data.sync_aggregate: expected an unsigned decimal string, got \"7000a\""},
+      // sync_committee_rewards
+      {"sync_committee_rewards", R"("reward":"2000")", R"("reward":2000)",
+       "sync_committee_rewards: data[0].reward: expected a signed decimal string, got number"},
+      {"sync_committee_rewards", R"("reward":"-2000")", R"("reward":"-")",
+       "sync_committee_rewards: data[1].reward: expected a signed decimal string, got \"-\""},
+      {"sync_committee_rewards", R"("validator_index":"1")", R"("validator_index":"-1")",
+       "sync_committee_rewards: data[1].validator_index: expected an unsigned decimal string"},
+      {"sync_committee_rewards", R"("reward":"2000")", R"("rewards":"2000")",
+       "sync_committee_rewards: data[0].reward: missing required field"},
+      {"sync_committee_rewards", R"("data":[)", R"("data":{},"x":[)",
+       "sync_committee_rewards: data: expected an array, got object"},
   };
 }
 

@@ -875,7 +875,8 @@ class Parser {
 
   absl::Status ParseBeacon(const Value& v, BeaconConfig* b) const {
     ASSIGN_OR_RETURN(Fields f, Map(v, {"nodes", "timeout", "connect_timeout", "max_response_bytes",
-                                       "retries", "poll_interval", "health_check_interval"}));
+                                       "retries", "poll_interval", "health_check_interval",
+                                       "max_backfill_epochs"}));
     if (std::optional<Value> nodes = f.Get("nodes")) {
       ASSIGN_OR_RETURN(std::vector<Value> items, List(*nodes));
       std::set<std::string> seen;
@@ -903,6 +904,7 @@ class Parser {
     RETURN_IF_ERROR(SetDuration(f, "poll_interval", Zero::kAllowed, &b->poll_interval));
     RETURN_IF_ERROR(
         SetDuration(f, "health_check_interval", Zero::kAllowed, &b->health_check_interval));
+    RETURN_IF_ERROR(SetUint(f, "max_backfill_epochs", &b->max_backfill_epochs));
     return absl::OkStatus();
   }
 

@@ -170,6 +170,9 @@ struct BeaconConfig {
   uint64_t retries = 3;
   absl::Duration poll_interval = absl::ZeroDuration();       // 0 = the chain's slot time
   absl::Duration health_check_interval = absl::Seconds(30);  // 0 = no health checks
+  // After downtime, catch up on at most this many missed epochs (older ones are skipped and
+  // counted in stakewatch_epochs_skipped_total). 225 epochs = one day on mainnet.
+  uint64_t max_backfill_epochs = 225;
 };
 
 // One entry of `validators.groups`.

@@ -69,25 +69,30 @@ class Stack : public ::testing::Test {
     sim_port_ = std::stoi(LogField(*line, "port"));
 
     // Two groups with different labels; every validator monitored, per-validator series on.
-    const std::string config = absl::StrCat(
-        "beacon:\n"
-        "  nodes: [\"http://127.0.0.1:",
-        sim_port_, "\"]\n",
-        "  poll_interval: 50ms\n"
-        "validators:\n"
-        "  per_validator_metrics: true\n"
-        "  groups:\n"
-        "    - name: solo\n"
-        "      labels: {operator: me}\n"
-        "      indices: [\"0-299\"]\n"
-        "    - name: pool\n"
-        "      labels: {operator: acme, client: lighthouse}\n"
-        "      indices: [\"300-999\"]\n");
+    const std::string config = absl::StrCat("storage:\n  path: ", dir_, "/state\n",
+                                            "beacon:\n"
+                                            "  nodes: [\"http://127.0.0.1:",
+                                            sim_port_, "\"]\n",
+                                            "  poll_interval: 50ms\n"
+                                            "validators:\n"
+                                            "  per_validator_metrics: true\n"
+                                            "  groups:\n"
+                                            "    - name: solo\n"
+                                            "      labels: {operator: me}\n"
+                                            "      indices: [\"0-299\"]\n"
+                                            "    - name: pool\n"
+                                            "      labels: {operator: acme, client: lighthouse}\n"
+                                            "      indices: [\"300-999\"]\n");
     ASSERT_TRUE(testing::WriteFile(dir_ + "/stakewatch.yml", config).ok());
+    StartStakewatch("stakewatch", "info");
+  }
+
+  // Starts `stakewatch run` on the fixture's configuration; its logs go to dir_/<name>.*.
+  void StartStakewatch(const std::string& name, const std::string& log_level) {
     auto sw = Subprocess::Start(
         {StakewatchBinary(), "run", absl::StrCat("--config.file=", dir_, "/stakewatch.yml"),
-         "--web.listen-address=127.0.0.1:0", "--log.level=info"},
-        dir_ + "/stakewatch");
+         "--web.listen-address=127.0.0.1:0", absl::StrCat("--log.level=", log_level)},
+        dir_ + "/" + name);
     ASSERT_TRUE(sw.ok()) << sw.status();
     sw_ = std::move(*sw);
     auto listen = sw_->WaitForOutput("msg=listening", absl::Seconds(30));
@@ -131,6 +136,117 @@ class Stack : public ::testing::Test {
     return prev;
   }
 
+  // Every counter in `m` must equal the simulator's ground truth summed over epochs
+  // [first_epoch, last_epoch].
+  void CheckAgainstGroundTruth(std::map<std::string, double>& m, uint64_t first_epoch,
+                               uint64_t last_epoch) {
+    // Ground truth from the simulator model built with the child's options.
+    auto options = sim::ParseSimFlags(sim_args_);
+    ASSERT_TRUE(options.ok()) << options.status();
+    FakeClock clock(absl::Now() + absl::Hours(1));  // far enough that every epoch is complete
+    auto model = sim::ChainSimulator::Create(*options, &clock);
+    ASSERT_TRUE(model.ok()) << model.status();
+
+    auto group_of = [](uint64_t v) { return v < 300 ? std::string("solo") : std::string("pool"); };
+    std::map<std::string, double> duties, included, missed, delay_sum, proposed, missed_blocks;
+    std::map<std::string, double> head_ok, timely_head, timely_source, effectiveness;
+    std::map<std::string, std::map<int, double>> delay_le;  // group -> le -> cumulative count
+    std::map<uint64_t, double> v_included, v_missed, v_delay;
+    const int buckets[] = {1, 2, 3, 4, 5, 8, 16, 32, 64};
+    uint64_t wrong_head = 0, late = 0, dup = 0, empty = 0;
+    for (uint64_t e = first_epoch; e <= last_epoch; ++e) {
+      auto truth = (*model)->GroundTruth(e);
+      ASSERT_TRUE(truth.ok()) << truth.status();
+      ASSERT_EQ(truth->validators.size(), kValidators);
+      for (const auto& t : truth->validators) {
+        const std::string g = group_of(t.validator_index);
+        duties[g] += 1;
+        // Optimal delay: the first later slot with a block (the simulator's own record of it).
+        uint64_t optimal = 1;
+        while (!(*model)->HasBlock(t.duty_slot + optimal)) ++optimal;
+        if (t.included) {
+          const uint64_t d = t.inclusion_slot - t.duty_slot;
+          included[g] += 1;
+          head_ok[g] += !t.wrong_head;
+          timely_head[g] += !t.wrong_head && d == 1;
+          timely_source[g] += d <= 5;
+          effectiveness[g] += static_cast<double>(optimal) / static_cast<double>(d);
+          delay_sum[g] += static_cast<double>(d);
+          for (int b : buckets) {
+            if (d <= static_cast<uint64_t>(b)) delay_le[g][b] += 1;
+          }
+          v_included[t.validator_index] += 1;
+          v_delay[t.validator_index] += static_cast<double>(d);
+          if (d > 1) ++late;
+        } else {
+          missed[g] += 1;
+          v_missed[t.validator_index] += 1;
+        }
+        wrong_head += t.wrong_head;
+        dup += t.duplicate_slot.has_value();
+      }
+      for (const auto& s : truth->slots) {
+        if (!s.proposed) ++empty;
+        if (s.proposer_index >= kValidators) continue;
+        (s.proposed ? proposed : missed_blocks)[group_of(s.proposer_index)] += 1;
+      }
+    }
+    // The faults were really exercised, so the comparison below means something.
+    EXPECT_GT(late, 0u);
+    EXPECT_GT(dup, 0u);
+    EXPECT_GT(empty, 0u);
+    EXPECT_GT(wrong_head, 0u);
+    EXPECT_GT(missed["solo"] + missed["pool"], 0);
+
+    const std::map<std::string, std::string> labels = {
+        {"solo", "group=\"solo\",client=\"\",operator=\"me\""},
+        {"pool", "group=\"pool\",client=\"lighthouse\",operator=\"acme\""}};
+    for (const auto& [g, l] : labels) {
+      SCOPED_TRACE(g);
+      EXPECT_EQ(m["eth_validator_group_attestation_duties_total{" + l + "}"], duties[g]);
+      EXPECT_EQ(m["eth_validator_group_attestations_included_total{" + l + "}"], included[g]);
+      EXPECT_EQ(m["eth_validator_group_attestations_missed_total{" + l + "}"], missed[g]);
+      EXPECT_EQ(m["eth_validator_group_attestation_inclusion_delay_slots_sum{" + l + "}"],
+                delay_sum[g]);
+      EXPECT_EQ(m["eth_validator_group_attestation_inclusion_delay_slots_count{" + l + "}"],
+                included[g]);
+      for (int b : buckets) {
+        EXPECT_EQ(m[absl::StrCat("eth_validator_group_attestation_inclusion_delay_slots_bucket{", l,
+                                 ",le=\"", b, "\"}")],
+                  delay_le[g][b])
+            << "le=" << b;
+      }
+      // The simulator's votes always carry the canonical target (and an included vote's source is
+      // the justified checkpoint), so target and source are correct exactly when included.
+      EXPECT_EQ(m["eth_validator_group_attestation_votes_correct_total{" + l + ",vote=\"head\"}"],
+                head_ok[g]);
+      EXPECT_EQ(m["eth_validator_group_attestation_votes_correct_total{" + l + ",vote=\"target\"}"],
+                included[g]);
+      EXPECT_EQ(m["eth_validator_group_attestation_votes_correct_total{" + l + ",vote=\"source\"}"],
+                included[g]);
+      EXPECT_EQ(m["eth_validator_group_attestation_timely_total{" + l + ",flag=\"head\"}"],
+                timely_head[g]);
+      EXPECT_EQ(m["eth_validator_group_attestation_timely_total{" + l + ",flag=\"target\"}"],
+                included[g]);
+      EXPECT_EQ(m["eth_validator_group_attestation_timely_total{" + l + ",flag=\"source\"}"],
+                timely_source[g]);
+      EXPECT_NEAR(m["eth_validator_group_attestation_effectiveness_total{" + l + "}"],
+                  effectiveness[g], 1e-6);
+      EXPECT_EQ(m["eth_validator_group_proposals_total{" + l + ",outcome=\"proposed\"}"],
+                proposed[g]);
+      EXPECT_EQ(m["eth_validator_group_proposals_total{" + l + ",outcome=\"missed\"}"],
+                missed_blocks[g]);
+    }
+    for (uint64_t v = 0; v < kValidators; ++v) {
+      const std::string l =
+          absl::StrCat("{group=\"", group_of(v), "\",validator_index=\"", v, "\"}");
+      ASSERT_EQ(m["eth_validator_attestations_included_total" + l], v_included[v]) << v;
+      ASSERT_EQ(m["eth_validator_attestations_missed_total" + l], v_missed[v]) << v;
+      ASSERT_EQ(m["eth_validator_attestation_inclusion_delay_slots_total" + l], v_delay[v]) << v;
+    }
+    EXPECT_EQ(m["stakewatch_monitored_validators"], kValidators);
+  }
+
   std::string dir_;
   std::vector<std::string> sim_args_;
   std::unique_ptr<Subprocess> sim_;
@@ -152,110 +268,73 @@ TEST_F(Stack, MetricsEqualSimulatorGroundTruth) {
   const uint64_t first_epoch = static_cast<uint64_t>(last - processed + 1);
   const uint64_t last_epoch = static_cast<uint64_t>(last);
 
-  // Ground truth from the simulator model built with the child's options.
-  auto options = sim::ParseSimFlags(sim_args_);
-  ASSERT_TRUE(options.ok()) << options.status();
-  FakeClock clock(absl::Now() + absl::Hours(1));  // far enough that every epoch is complete
-  auto model = sim::ChainSimulator::Create(*options, &clock);
-  ASSERT_TRUE(model.ok()) << model.status();
+  CheckAgainstGroundTruth(m, first_epoch, last_epoch);
+}
 
-  auto group_of = [](uint64_t v) { return v < 300 ? std::string("solo") : std::string("pool"); };
-  std::map<std::string, double> duties, included, missed, delay_sum, proposed, missed_blocks;
-  std::map<std::string, double> head_ok, timely_head, timely_source, effectiveness;
-  std::map<std::string, std::map<int, double>> delay_le;  // group -> le -> cumulative count
-  std::map<uint64_t, double> v_included, v_missed, v_delay;
-  const int buckets[] = {1, 2, 3, 4, 5, 8, 16, 32, 64};
-  uint64_t wrong_head = 0, late = 0, dup = 0, empty = 0;
-  for (uint64_t e = first_epoch; e <= last_epoch; ++e) {
-    auto truth = (*model)->GroundTruth(e);
-    ASSERT_TRUE(truth.ok()) << truth.status();
-    ASSERT_EQ(truth->validators.size(), kValidators);
-    for (const auto& t : truth->validators) {
-      const std::string g = group_of(t.validator_index);
-      duties[g] += 1;
-      // Optimal delay: the first later slot with a block (the simulator's own record of it).
-      uint64_t optimal = 1;
-      while (!(*model)->HasBlock(t.duty_slot + optimal)) ++optimal;
-      if (t.included) {
-        const uint64_t d = t.inclusion_slot - t.duty_slot;
-        included[g] += 1;
-        head_ok[g] += !t.wrong_head;
-        timely_head[g] += !t.wrong_head && d == 1;
-        timely_source[g] += d <= 5;
-        effectiveness[g] += static_cast<double>(optimal) / static_cast<double>(d);
-        delay_sum[g] += static_cast<double>(d);
-        for (int b : buckets) {
-          if (d <= static_cast<uint64_t>(b)) delay_le[g][b] += 1;
-        }
-        v_included[t.validator_index] += 1;
-        v_delay[t.validator_index] += static_cast<double>(d);
-        if (d > 1) ++late;
-      } else {
-        missed[g] += 1;
-        v_missed[t.validator_index] += 1;
-      }
-      wrong_head += t.wrong_head;
-      dup += t.duplicate_slot.has_value();
-    }
-    for (const auto& s : truth->slots) {
-      if (!s.proposed) ++empty;
-      if (s.proposer_index >= kValidators) continue;
-      (s.proposed ? proposed : missed_blocks)[group_of(s.proposer_index)] += 1;
-    }
+// Stop stakewatch after a few epochs, leave it down for a while, start it again: the second run
+// resumes at the first epoch the first run did not finish (from the progress file), catches up
+// on the downtime, and its counters equal the ground truth of exactly those epochs.
+TEST_F(Stack, RestartNeitherSkipsNorDoubleCounts) {
+  sw_->Stop();
+  StartStakewatch("first", "debug");
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (Scrape()["stakewatch_epochs_processed_total"] < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
   }
-  // The faults were really exercised, so the comparison below means something.
-  EXPECT_GT(late, 0u);
-  EXPECT_GT(dup, 0u);
-  EXPECT_GT(empty, 0u);
-  EXPECT_GT(wrong_head, 0u);
-  EXPECT_GT(missed["solo"] + missed["pool"], 0);
+  sw_->Stop(SIGTERM);
+  auto progress = testing::ReadFile(dir_ + "/state/progress");
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  const size_t at = progress->find("next_epoch=");
+  ASSERT_NE(at, std::string::npos) << *progress;
+  const uint64_t resume = std::stoull(progress->substr(at + 11));
+  // The first run's last processed epoch, from its own log, is the one before `resume`.
+  const std::string first_log = sw_->Stderr();
+  const size_t last = first_log.rfind("msg=\"epoch processed\" epoch=");
+  ASSERT_NE(last, std::string::npos) << first_log;
+  const uint64_t first_run_last =
+      std::stoull(first_log.substr(last + std::string("msg=\"epoch processed\" epoch=").size()));
+  EXPECT_EQ(first_run_last + 1, resume);
 
-  const std::map<std::string, std::string> labels = {
-      {"solo", "group=\"solo\",client=\"\",operator=\"me\""},
-      {"pool", "group=\"pool\",client=\"lighthouse\",operator=\"acme\""}};
-  for (const auto& [g, l] : labels) {
-    SCOPED_TRACE(g);
-    EXPECT_EQ(m["eth_validator_group_attestation_duties_total{" + l + "}"], duties[g]);
-    EXPECT_EQ(m["eth_validator_group_attestations_included_total{" + l + "}"], included[g]);
-    EXPECT_EQ(m["eth_validator_group_attestations_missed_total{" + l + "}"], missed[g]);
-    EXPECT_EQ(m["eth_validator_group_attestation_inclusion_delay_slots_sum{" + l + "}"],
-              delay_sum[g]);
-    EXPECT_EQ(m["eth_validator_group_attestation_inclusion_delay_slots_count{" + l + "}"],
-              included[g]);
-    for (int b : buckets) {
-      EXPECT_EQ(m[absl::StrCat("eth_validator_group_attestation_inclusion_delay_slots_bucket{", l,
-                               ",le=\"", b, "\"}")],
-                delay_le[g][b])
-          << "le=" << b;
-    }
-    // The simulator's votes always carry the canonical target (and an included vote's source is
-    // the justified checkpoint), so target and source are correct exactly when included.
-    EXPECT_EQ(m["eth_validator_group_attestation_votes_correct_total{" + l + ",vote=\"head\"}"],
-              head_ok[g]);
-    EXPECT_EQ(m["eth_validator_group_attestation_votes_correct_total{" + l + ",vote=\"target\"}"],
-              included[g]);
-    EXPECT_EQ(m["eth_validator_group_attestation_votes_correct_total{" + l + ",vote=\"source\"}"],
-              included[g]);
-    EXPECT_EQ(m["eth_validator_group_attestation_timely_total{" + l + ",flag=\"head\"}"],
-              timely_head[g]);
-    EXPECT_EQ(m["eth_validator_group_attestation_timely_total{" + l + ",flag=\"target\"}"],
-              included[g]);
-    EXPECT_EQ(m["eth_validator_group_attestation_timely_total{" + l + ",flag=\"source\"}"],
-              timely_source[g]);
-    EXPECT_NEAR(m["eth_validator_group_attestation_effectiveness_total{" + l + "}"],
-                effectiveness[g], 1e-6);
-    EXPECT_EQ(m["eth_validator_group_proposals_total{" + l + ",outcome=\"proposed\"}"],
-              proposed[g]);
-    EXPECT_EQ(m["eth_validator_group_proposals_total{" + l + ",outcome=\"missed\"}"],
-              missed_blocks[g]);
+  absl::SleepFor(absl::Milliseconds(32 * kSlotMs * 3 / 2));  // down for 1.5 epochs
+  StartStakewatch("second", "info");
+  ASSERT_TRUE(sw_->WaitForOutput("msg=resuming", absl::Seconds(30)).ok()) << sw_->Stderr();
+  std::map<std::string, double> m = ProcessEpochsThenFreeze(3);
+  const uint64_t processed = static_cast<uint64_t>(m["stakewatch_epochs_processed_total"]);
+  const uint64_t last_epoch = static_cast<uint64_t>(m["stakewatch_last_processed_epoch"]);
+  ASSERT_GE(processed, 3u);
+  EXPECT_EQ(last_epoch - processed + 1, resume) << "the second run did not start at " << resume;
+  EXPECT_EQ(m["stakewatch_epochs_skipped_total"], 0);
+  CheckAgainstGroundTruth(m, resume, last_epoch);
+}
+
+// Down for longer than beacon.max_backfill_epochs: the second run skips the oldest missed epochs,
+// counts them as skipped, and accounts exactly the rest.
+TEST_F(Stack, BackfillLimitSkipsTheOldestEpochs) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (Scrape()["stakewatch_epochs_processed_total"] < 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
   }
-  for (uint64_t v = 0; v < kValidators; ++v) {
-    const std::string l = absl::StrCat("{group=\"", group_of(v), "\",validator_index=\"", v, "\"}");
-    ASSERT_EQ(m["eth_validator_attestations_included_total" + l], v_included[v]) << v;
-    ASSERT_EQ(m["eth_validator_attestations_missed_total" + l], v_missed[v]) << v;
-    ASSERT_EQ(m["eth_validator_attestation_inclusion_delay_slots_total" + l], v_delay[v]) << v;
-  }
-  EXPECT_EQ(m["stakewatch_monitored_validators"], kValidators);
+  sw_->Stop(SIGTERM);
+  auto config = testing::ReadFile(dir_ + "/stakewatch.yml");
+  ASSERT_TRUE(config.ok());
+  const std::string poll = "  poll_interval: 50ms\n";
+  ASSERT_NE(config->find(poll), std::string::npos);
+  config->replace(config->find(poll), poll.size(), poll + "  max_backfill_epochs: 1\n");
+  ASSERT_TRUE(testing::WriteFile(dir_ + "/stakewatch.yml", *config).ok());
+  auto progress = testing::ReadFile(dir_ + "/state/progress");
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  const uint64_t resume = std::stoull(progress->substr(progress->find("next_epoch=") + 11));
+
+  absl::SleepFor(absl::Milliseconds(32 * kSlotMs * 4));  // down for 4 epochs
+  StartStakewatch("second", "info");
+  std::map<std::string, double> m = ProcessEpochsThenFreeze(2);
+  const uint64_t processed = static_cast<uint64_t>(m["stakewatch_epochs_processed_total"]);
+  const uint64_t last_epoch = static_cast<uint64_t>(m["stakewatch_last_processed_epoch"]);
+  const uint64_t skipped = static_cast<uint64_t>(m["stakewatch_epochs_skipped_total"]);
+  const uint64_t first_epoch = last_epoch - processed + 1;
+  EXPECT_GE(skipped, 2u);  // 4 epochs down, at most 1 caught up
+  EXPECT_EQ(resume + skipped, first_epoch);
+  CheckAgainstGroundTruth(m, first_epoch, last_epoch);
 }
 
 TEST_F(Stack, ServesOpenMetricsAndGzipWhenAsked) {

@@ -1,0 +1,167 @@
+// Scale harness: one epoch's complete accounting at mainnet size, timed stage by stage.
+//
+//   build/release/bench/scale_epoch [--validators=1100000] [--epochs=3]
+//
+// A simulated chain of N validators (all monitored, in two groups, mainnet-sized committees) is
+// served over loopback HTTP by sim::SimServer. For each measured epoch the harness first fetches
+// every response once untimed (so that the simulator's own generation and caching is not counted),
+// then times stakewatch's complete path with a cold block cache, as the daemon runs it:
+// EpochProcessor::Process (fetch committees, duties and 64 blocks over loopback, decode, account)
+// and ValidatorMetrics::RecordEpoch (update the store), then a render of /metrics. Next to it,
+// the plain simdjson on-demand parse time of the same bytes. Prints peak RSS at the end.
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "app/epoch_processor.h"
+#include "app/flags.h"
+#include "app/validator_metrics.h"
+#include "beacon/client.h"
+#include "exposition/series_store.h"
+#include "httplib.h"
+#include "sim/options.h"
+#include "sim/server.h"
+#include "sim/simulator.h"
+#include "simdjson.h"
+
+namespace stakewatch {
+namespace {
+
+double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
+
+// Walks every value of a document with simdjson on-demand (the plain parse baseline).
+size_t CountValues(simdjson::ondemand::value v) {
+  size_t n = 1;
+  switch (v.type()) {
+    case simdjson::ondemand::json_type::object:
+      for (auto field : v.get_object()) n += CountValues(field.value());
+      break;
+    case simdjson::ondemand::json_type::array:
+      for (auto item : v.get_array()) n += CountValues(item.value());
+      break;
+    default:
+      break;
+  }
+  return n;
+}
+
+int Run(const std::vector<std::string>& args) {
+  app::FlagSet flags("scale_epoch");
+  uint64_t validators = 1100000;
+  uint64_t epochs = 3;
+  flags.Uint("validators", &validators, "Validators on the simulated chain (all monitored).");
+  flags.Uint("epochs", &epochs, "Epochs to measure.");
+  if (absl::Status s = flags.Parse(args); !s.ok() || flags.help_requested()) {
+    std::fprintf(stderr, "%s\n%s", std::string(s.message()).c_str(), flags.Usage().c_str());
+    return 2;
+  }
+
+  // Genesis far enough back that the measured epochs are complete.
+  const int64_t genesis = absl::ToUnixSeconds(absl::Now()) - 12 * 32 * 20;
+  auto options =
+      sim::ParseSimFlags({absl::StrCat("--validators=", validators), "--slot-time=12", "--seed=7",
+                          absl::StrCat("--genesis-time=", genesis), "--missed-slot-rate=0.02",
+                          "--missed-attestation-rate=0.01", "--late-attestation-rate=0.05",
+                          "--wrong-head-rate=0.01", "--duplicate-inclusion-rate=0.05"});
+  if (!options.ok())
+    return std::fprintf(stderr, "%s\n", std::string(options.status().message()).c_str()), 1;
+  auto chain = sim::ChainSimulator::Create(*options, Clock::Real());
+  if (!chain.ok()) return 1;
+  sim::SimServer server(chain->get(), "127.0.0.1", 0);
+  if (!server.Start().ok()) return 1;
+  const std::string url = absl::StrCat("http://127.0.0.1:", server.port());
+
+  auto client = beacon::FailoverBeaconClient::FromUrls({{"sim", url}}, {}, Clock::Real());
+  if (!client.ok()) return 1;
+  exposition::SeriesStore store;
+  std::vector<std::pair<uint64_t, int32_t>> members;
+  accounting::MonitoredSet monitored;
+  for (uint64_t v = 0; v < validators; ++v) {
+    const int32_t group = v < validators / 2 ? 0 : 1;
+    monitored.Add(v, group);
+    members.emplace_back(v, group);
+  }
+  auto metrics = app::ValidatorMetrics::Create(&store, {{"a", {}}, {"b", {}}}, members, {});
+  if (!metrics.ok()) return 1;
+
+  httplib::Client raw("127.0.0.1", server.port());
+  raw.set_read_timeout(60, 0);
+  simdjson::ondemand::parser parser;
+  const uint64_t first = (*chain)->CurrentEpoch() - 2 - epochs;
+  std::printf("validators=%llu committees_per_slot=%llu\n",
+              static_cast<unsigned long long>(validators),
+              static_cast<unsigned long long>((*chain)->committees_per_slot()));
+  std::printf("%8s %12s %12s %12s %12s %14s %12s\n", "epoch", "bytes", "process_ms", "record_ms",
+              "render_ms", "simdjson_ms", "total_ms");
+  accounting::EpochResult result;
+  for (uint64_t e = first; e < first + epochs; ++e) {
+    // Untimed warm-up: the simulator builds and caches every response for this epoch.
+    std::vector<std::string> bodies;
+    std::vector<std::string> paths = {
+        absl::StrCat("/eth/v1/beacon/states/", e * 32, "/committees?epoch=", e),
+        absl::StrCat("/eth/v1/validator/duties/proposer/", e)};
+    for (uint64_t s = e * 32; s < (e + 2) * 32; ++s) {
+      paths.push_back(absl::StrCat("/eth/v2/beacon/blocks/", s));
+    }
+    size_t bytes = 0;
+    for (const std::string& p : paths) {
+      auto r = raw.Get(p.c_str());
+      if (r && r->status == 200) {
+        bytes += r->body.size();
+        bodies.push_back(r->body);
+      }
+    }
+    // Baseline: simdjson walks the same bytes.
+    absl::Time t0 = absl::Now();
+    size_t values = 0;
+    for (const std::string& b : bodies) {
+      simdjson::padded_string padded(b);
+      simdjson::ondemand::document doc;
+      if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) continue;
+      simdjson::ondemand::value root;
+      if (doc.get_value().get(root) == simdjson::SUCCESS) values += CountValues(root);
+    }
+    const absl::Duration simdjson_time = absl::Now() - t0;
+
+    // stakewatch, cold block cache, as the daemon runs it.
+    // (A fresh processor per epoch: a cold block cache; the result storage is reused across
+    // epochs, as the daemon reuses it.)
+    app::EpochProcessor processor(client->get(), 32);
+    t0 = absl::Now();
+    absl::Status status = processor.ProcessInto(e, monitored, &result);
+    const absl::Duration process_time = absl::Now() - t0;
+    if (!status.ok()) {
+      std::fprintf(stderr, "epoch %llu: %s\n", static_cast<unsigned long long>(e),
+                   std::string(status.message()).c_str());
+      return 1;
+    }
+    t0 = absl::Now();
+    (*metrics)->RecordEpoch(result);
+    const absl::Duration record_time = absl::Now() - t0;
+    t0 = absl::Now();
+    std::string body;
+    store.Render(exposition::Format::kText004, &body);
+    const absl::Duration render_time = absl::Now() - t0;
+    std::printf("%8llu %12zu %12.1f %12.1f %12.1f %14.1f %12.1f\n",
+                static_cast<unsigned long long>(e), bytes, Ms(process_time), Ms(record_time),
+                Ms(render_time), Ms(simdjson_time), Ms(process_time + record_time));
+    (void)values;
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("peak_rss_mb=%.1f (harness, simulator and stakewatch in one process)\n",
+              static_cast<double>(usage.ru_maxrss) / 1024.0);
+  server.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace stakewatch
+
+int main(int argc, char** argv) {
+  return stakewatch::Run(std::vector<std::string>(argv + 1, argv + argc));
+}
