@@ -874,9 +874,9 @@ class Parser {
   }
 
   absl::Status ParseBeacon(const Value& v, BeaconConfig* b) const {
-    ASSIGN_OR_RETURN(Fields f, Map(v, {"nodes", "timeout", "connect_timeout", "max_response_bytes",
-                                       "retries", "poll_interval", "health_check_interval",
-                                       "max_backfill_epochs"}));
+    ASSIGN_OR_RETURN(Fields f,
+                     Map(v, {"nodes", "timeout", "connect_timeout", "max_response_bytes", "retries",
+                             "poll_interval", "health_check_interval", "max_backfill_epochs"}));
     if (std::optional<Value> nodes = f.Get("nodes")) {
       ASSIGN_OR_RETURN(std::vector<Value> items, List(*nodes));
       std::set<std::string> seen;
