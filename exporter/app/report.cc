@@ -1,6 +1,7 @@
 #include "app/report.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -54,9 +55,13 @@ std::string_view OutcomeName(accounting::ProposalOutcome o) {
   return o == accounting::ProposalOutcome::kProposed ? "proposed" : "missed";
 }
 
+// Shortest decimal that reads back as the same double (machine-readable outputs lose nothing).
 std::string Num(double d) {
   if (!std::isfinite(d)) return "null";
-  return absl::StrFormat("%.4f", d);
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d);
+  if (ec != std::errc()) return "null";
+  return std::string(buf, end);
 }
 
 // JSON string with the escapes JSON requires.
