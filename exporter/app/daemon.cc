@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "app/beacon_node_metrics.h"
@@ -52,7 +53,6 @@ absl::Status Daemon::Init() {
   // loader rejects overlaps).
   std::vector<GroupInfo> groups;
   std::vector<std::pair<uint64_t, int32_t>> validators;
-  size_t unresolved_pubkeys = 0;
   for (size_t g = 0; g < cfg.validators.groups.size(); ++g) {
     const config::ValidatorGroup& group = cfg.validators.groups[g];
     GroupInfo info{group.name, {}};
@@ -62,13 +62,9 @@ absl::Status Daemon::Init() {
       monitored_.Add(index, static_cast<int32_t>(g));
       validators.emplace_back(index, static_cast<int32_t>(g));
     }
-    unresolved_pubkeys += group.pubkeys.size();
-  }
-  if (unresolved_pubkeys > 0) {
-    LogWarn(
-        "validators given by pubkey are not monitored yet (pubkey resolution is not "
-        "implemented in this version); give indices instead",
-        {{"pubkeys", absl::StrCat(unresolved_pubkeys)}});
+    for (const std::string& pubkey : group.pubkeys) {
+      pending_pubkeys_.emplace_back(pubkey, static_cast<int32_t>(g));
+    }
   }
   self_metrics_->SetMonitoredValidators(static_cast<double>(monitored_.size()));
   ASSIGN_OR_RETURN(
@@ -217,6 +213,44 @@ void Daemon::PollLoop() {
   }
 }
 
+void Daemon::ResolvePubkeys() {
+  // Chunks keep each request small; keys not yet deposited stay pending for the next epoch.
+  constexpr size_t kChunk = 1000;
+  std::vector<std::pair<std::string, int32_t>> still_pending;
+  size_t resolved = 0;
+  for (size_t begin = 0; begin < pending_pubkeys_.size(); begin += kChunk) {
+    const size_t end = std::min(pending_pubkeys_.size(), begin + kChunk);
+    std::vector<std::string> ids;
+    for (size_t i = begin; i < end; ++i) ids.push_back(pending_pubkeys_[i].first);
+    absl::StatusOr<std::vector<beacon::ValidatorInfo>> infos =
+        client_->GetValidators("head", ids, {});
+    if (!infos.ok()) {
+      LogWarn("cannot resolve validator pubkeys; will retry next epoch",
+              {{"err", ToStd(infos.status().message())}});
+      still_pending.insert(still_pending.end(), pending_pubkeys_.begin() + begin,
+                           pending_pubkeys_.begin() + end);
+      continue;
+    }
+    absl::flat_hash_map<std::string, beacon::ValidatorIndex> index_of;
+    for (const beacon::ValidatorInfo& info : *infos) {
+      index_of[beacon::ToHex(info.pubkey)] = info.index;
+    }
+    for (size_t i = begin; i < end; ++i) {
+      auto it = index_of.find(pending_pubkeys_[i].first);
+      if (it == index_of.end()) {
+        still_pending.push_back(pending_pubkeys_[i]);
+      } else {
+        monitored_.Add(it->second, pending_pubkeys_[i].second);
+        ++resolved;
+      }
+    }
+  }
+  pending_pubkeys_ = std::move(still_pending);
+  self_metrics_->SetMonitoredValidators(static_cast<double>(monitored_.size()));
+  LogInfo("resolved validator pubkeys", {{"resolved", absl::StrCat(resolved)},
+                                         {"pending", absl::StrCat(pending_pubkeys_.size())}});
+}
+
 void Daemon::Tick() {
   auto* failover = dynamic_cast<beacon::FailoverBeaconClient*>(client_.get());
   const absl::Time now = options_.clock->Now();
@@ -234,6 +268,10 @@ void Daemon::Tick() {
   }
   const uint64_t spe = slots_per_epoch_;
   const beacon::Slot head_slot = (*head)->slot;
+  if (!pending_pubkeys_.empty() && head_slot / spe != last_resolve_epoch_) {
+    last_resolve_epoch_ = head_slot / spe;  // at most once per epoch
+    ResolvePubkeys();
+  }
   // Epoch E is complete once the node's head is in epoch E+2: every slot that could include a
   // vote for E (up to the last slot of E+1) is then settled in the node's view.
   if (head_slot / spe < 2) return;

@@ -69,6 +69,9 @@ class Daemon {
   absl::Status Init();
   void PollLoop();
   void Tick();
+  // Looks up pending pubkeys at the head state; found ones join monitored_ (group rollups only:
+  // they get no per-validator series), the rest stay pending.
+  void ResolvePubkeys();
   std::string RenderLandingPage() const;
 
   DaemonOptions options_;
@@ -85,6 +88,10 @@ class Daemon {
   std::optional<beacon::Epoch> next_epoch_;
   std::optional<beacon::Epoch> resume_epoch_;  // from the progress file, if any
   uint64_t genesis_time_ = 0;
+  // Validators configured by pubkey and not resolved to an index yet (not deposited, or the node
+  // did not answer), with their group; retried once per epoch.
+  std::vector<std::pair<std::string, int32_t>> pending_pubkeys_;
+  uint64_t last_resolve_epoch_ = UINT64_MAX;
   absl::Time last_health_check_ = absl::InfinitePast();
 
   std::vector<std::unique_ptr<httplib::Server>> servers_;

@@ -44,6 +44,9 @@ class ReportTest : public ::testing::Test {
     o.late_attestation_rate = 0.2;
     o.wrong_head_rate = 0.1;
     o.duplicate_inclusion_rate = 0.05;
+    o.exited_rate = 0.4;
+    o.slashed_rate = 0.1;
+    o.sync_miss_rate = 0.1;
     // The head is fixed: the clock does not move.
     clock_.SetTime(o.genesis_time + absl::Milliseconds(100 * kHeadSlot + 50));
     auto sim = sim::ChainSimulator::Create(o, &clock_);
@@ -104,6 +107,7 @@ TEST_F(ReportTest, JsonLinesMatchTheSimulatorsGroundTruth) {
   simdjson::dom::parser parser;
   size_t line_no = 0;
   uint64_t included = 0, missed = 0, wrong_head = 0, proposals = 0, missed_proposals = 0;
+  uint64_t inactive = 0, sync_members = 0;
   for (uint64_t epoch = 1; epoch <= 3; ++epoch) {
     auto truth = sim_->GroundTruth(epoch);
     ASSERT_TRUE(truth.ok()) << truth.status();
@@ -120,20 +124,50 @@ TEST_F(ReportTest, JsonLinesMatchTheSimulatorsGroundTruth) {
       std::string_view group;
       ASSERT_EQ(row["group"].get_string().get(group), simdjson::SUCCESS);
       EXPECT_EQ(group, v <= 40 ? "low" : "high");
-      // The simulator serves no validators or rewards endpoints.
-      EXPECT_TRUE(IsNull(row["status"]));
-      EXPECT_TRUE(IsNull(row["balance_gwei"]));
-      EXPECT_TRUE(IsNull(row["sync_committee"]));
-
-      // Every simulated validator is active and has one duty per epoch.
       ASSERT_TRUE(by_validator.count(v));
       const sim::ValidatorEpochTruth& t = *by_validator[v];
+      std::string_view status;
+      ASSERT_EQ(row["status"].get_string().get(status), simdjson::SUCCESS);
+      EXPECT_EQ(status, t.status);
+      // The validators endpoint at the epoch's last slot: the balance at the epoch's start less
+      // the withdrawals its blocks carried (rewards are applied at the epoch transition).
+      uint64_t withdrawn = 0;
+      for (const auto& [slot, w] : truth->withdrawals) {
+        if (w.validator_index == v) withdrawn += w.amount;
+      }
+      EXPECT_EQ(U64(row["balance_gwei"]), t.start_balance - withdrawn);
+      if (t.sync_slots == 0) {
+        EXPECT_TRUE(IsNull(row["sync_committee"]));
+      } else {
+        simdjson::dom::element sc = row["sync_committee"];
+        EXPECT_EQ(U64(sc["slots"]), t.sync_slots);
+        EXPECT_EQ(U64(sc["participated"]), t.sync_participated);
+        EXPECT_EQ(U64(sc["missed"]), t.sync_missed);
+        ++sync_members;
+      }
+
       simdjson::dom::element a = row["attestation"];
+      if (!t.active) {  // exited or not yet active: no duty, never "missed"
+        EXPECT_TRUE(IsNull(a));
+        ++inactive;
+        continue;
+      }
       ASSERT_FALSE(IsNull(a));
       EXPECT_EQ(U64(a["slot"]), t.duty_slot);
       EXPECT_EQ(B(a["included"]), t.included);
-      EXPECT_TRUE(IsNull(a["reward_gwei"]));
-      EXPECT_TRUE(IsNull(a["ideal_reward_gwei"]));
+      EXPECT_EQ(B(a["timely_head"]), t.timely_head);
+      EXPECT_EQ(B(a["timely_target"]), t.timely_target);
+      EXPECT_EQ(B(a["timely_source"]), t.timely_source);
+      int64_t reward = 0, ideal = 0;
+      ASSERT_EQ(a["reward_gwei"].get_int64().get(reward), simdjson::SUCCESS);
+      ASSERT_EQ(a["ideal_reward_gwei"].get_int64().get(ideal), simdjson::SUCCESS);
+      EXPECT_EQ(reward, t.reward.total());
+      // A vote with all three flags earns exactly the ideal; anything less earns less.
+      if (t.timely_head && t.timely_target && t.timely_source) {
+        EXPECT_EQ(reward, ideal);
+      } else {
+        EXPECT_LT(reward, ideal);
+      }
       for (const char* key : {"optimal_delay", "head_correct", "target_correct", "source_correct",
                               "timely_head", "timely_target", "timely_source", "effectiveness"}) {
         EXPECT_NE(a[key].error(), simdjson::NO_SUCH_FIELD) << key;
@@ -179,6 +213,8 @@ TEST_F(ReportTest, JsonLinesMatchTheSimulatorsGroundTruth) {
   EXPECT_GT(wrong_head, 0u);
   EXPECT_GT(proposals, 0u);
   EXPECT_GT(missed_proposals, 0u);
+  EXPECT_GT(inactive, 0u);
+  EXPECT_GT(sync_members, 0u);
 }
 
 TEST_F(ReportTest, IncompleteEpochFailsWithAClearMessage) {
@@ -214,7 +250,7 @@ TEST_F(ReportTest, CsvAndTable) {
     ASSERT_EQ(f.size(), header.size()) << lines[i + 1];
     EXPECT_EQ(f[0], "2");
     EXPECT_EQ(f[1], absl::StrCat(3 + i));
-    EXPECT_EQ(f[3], "");  // status: not served
+    EXPECT_EQ(f[3], truth->validators[i].status);
     EXPECT_EQ(f[5], absl::StrCat(truth->validators[i].duty_slot));
     EXPECT_EQ(f[6], truth->validators[i].included ? "true" : "false");
   }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 
 namespace stakewatch::sim {
 
@@ -43,11 +44,31 @@ std::string GroundTruthWriter::Render(const EpochGroundTruth& gt) {
     absl::StrAppend(&out, ",\"committee_index\":", t.committee_index,
                     ",\"committee_position\":", t.committee_position,
                     ",\"attested\":", t.attested ? "true" : "false",
-                    ",\"wrong_head\":", t.wrong_head ? "true" : "false", "}\n");
+                    ",\"wrong_head\":", t.wrong_head ? "true" : "false");
+    absl::StrAppend(&out, ",\"status\":\"", ToAbsl(t.status),
+                    "\",\"active\":", t.active ? "true" : "false",
+                    ",\"start_balance\":", t.start_balance, ",\"balance\":", t.balance,
+                    ",\"effective_balance\":", t.effective_balance,
+                    ",\"timely_head\":", t.timely_head ? "true" : "false",
+                    ",\"timely_source\":", t.timely_source ? "true" : "false",
+                    ",\"timely_target\":", t.timely_target ? "true" : "false");
+    absl::StrAppend(
+        &out, ",\"reward_head\":", t.reward.head, ",\"reward_target\":", t.reward.target,
+        ",\"reward_source\":", t.reward.source, ",\"reward_inactivity\":", t.reward.inactivity,
+        ",\"sync_slots\":", t.sync_slots, ",\"sync_participated\":", t.sync_participated,
+        ",\"sync_missed\":", t.sync_missed, "}\n");
   }
+  size_t w = 0;  // gt.withdrawals is in slot order
   for (const SlotTruth& s : gt.slots) {
     absl::StrAppend(&out, "{\"slot\":", s.slot, ",\"proposer_index\":", s.proposer_index,
-                    ",\"proposed\":", s.proposed ? "true" : "false", "}\n");
+                    ",\"proposed\":", s.proposed ? "true" : "false", ",\"withdrawals\":[");
+    for (bool first = true; w < gt.withdrawals.size() && gt.withdrawals[w].first == s.slot;
+         ++w, first = false) {
+      const Withdrawal& x = gt.withdrawals[w].second;
+      absl::StrAppend(&out, first ? "" : ",", "{\"index\":", x.index,
+                      ",\"validator_index\":", x.validator_index, ",\"amount\":", x.amount, "}");
+    }
+    out += "]}\n";
   }
   return out;
 }

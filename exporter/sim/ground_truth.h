@@ -4,10 +4,20 @@
 // Lines (one per validator in the configured range, then one per slot, per epoch):
 //   {"epoch":E,"validator_index":v,"duty_slot":s,"included":true,"inclusion_slot":x,
 //    "inclusion_delay":d,"committee_index":c,"committee_position":i,"attested":true,
-//    "wrong_head":false}
-//   {"slot":s,"proposer_index":p,"proposed":true}
-// inclusion_slot and inclusion_delay are null when the vote was never included. An epoch E is
-// written once the head slot reaches the first slot of E + 2, each epoch with a single write().
+//    "wrong_head":false,"status":"active_ongoing","active":true,"start_balance":B0,"balance":B,
+//    "effective_balance":EB,"timely_head":true,"timely_source":true,"timely_target":true,
+//    "reward_head":h,"reward_target":t,"reward_source":s,"reward_inactivity":0,
+//    "sync_slots":n,"sync_participated":p,"sync_missed":m}
+//   {"slot":s,"proposer_index":p,"proposed":true,
+//    "withdrawals":[{"index":i,"validator_index":v,"amount":gwei},...]}
+// (withdrawals of every validator, not only the range, in the slot's execution payload).
+// inclusion_slot and inclusion_delay are null when the vote was never included. start_balance
+// is in gwei at the start of epoch E (before its blocks' withdrawals); balance and
+// effective_balance are in gwei at the end of epoch E; the rewards (gwei, signed) are those of
+// the epoch-E vote, as /eth/v1/beacon/rewards/attestations/E serves them, and are credited at
+// the end of E + 1. Inactive validators (pending, exited) have active false and zero duty fields.
+// An epoch E is written once the head slot reaches the first slot of E + 2, each epoch with a
+// single write().
 //
 // Thread-compatible: one thread calls WriteCompletedEpochs (RunSimulateCommand's main loop).
 #pragma once

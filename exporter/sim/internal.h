@@ -39,6 +39,10 @@ enum Tag : uint64_t {
   kTagExecHash,
   kTagSync,
   kTagMisc,
+  kTagExit,
+  kTagExitEpoch,
+  kTagGenesisBalance,
+  kTagSyncMiss,
 };
 
 // SplitMix64 finalizer: a bijective 64-bit mixer.
@@ -51,6 +55,12 @@ inline uint64_t Mix(uint64_t x) {
 
 inline uint64_t Hash(uint64_t seed, uint64_t tag, uint64_t a, uint64_t b = 0) {
   return Mix(Mix(Mix(seed ^ Mix(tag)) ^ a) ^ b);
+}
+
+// Hash split in two for hot loops: HashKeyed(HashKey(seed, tag), a, b) == Hash(seed, tag, a, b).
+inline uint64_t HashKey(uint64_t seed, uint64_t tag) { return Mix(seed ^ Mix(tag)); }
+inline uint64_t HashKeyed(uint64_t key, uint64_t a, uint64_t b = 0) {
+  return Mix(Mix(key ^ a) ^ b);
 }
 
 // Uniform in [0, 1).
@@ -163,11 +173,14 @@ namespace stakewatch::sim {
 
 // Per-epoch shuffling and attestation decisions, indexed by shuffled position.
 struct ChainSimulator::EpochData {
-  std::vector<uint32_t> shuffled;  // position -> validator
-  std::vector<uint32_t> position;  // validator -> position
-  std::vector<uint8_t> first;      // first inclusion slot - duty slot; 0 = never included
-  std::vector<uint8_t> dup;        // duplicate inclusion slot - duty slot; 0 = none
-  std::vector<uint8_t> flags;      // kAttested | kWrongHead
+  uint64_t active = 0;             // active validators in the epoch
+  uint64_t cps = 1;                // committees per slot
+  std::vector<uint32_t> shuffled;  // position -> validator (size active)
+  std::vector<uint32_t> position;  // validator -> position; kNoPosition if inactive
+  static constexpr uint32_t kNoPosition = UINT32_MAX;
+  std::vector<uint8_t> first;  // first inclusion slot - duty slot; 0 = never included
+  std::vector<uint8_t> dup;    // duplicate inclusion slot - duty slot; 0 = none
+  std::vector<uint8_t> flags;  // kAttested | kWrongHead
   static constexpr uint8_t kAttested = 1;
   static constexpr uint8_t kWrongHead = 2;
 };

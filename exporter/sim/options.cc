@@ -62,12 +62,24 @@ absl::Status ValidateSimOptions(const SimOptions& o) {
       o.genesis_time < absl::UnixEpoch()) {
     return absl::InvalidArgumentError("simulate: genesis time must be whole unix seconds >= 0");
   }
-  for (auto [name, v] : {std::pair{"missed_slot_rate", o.missed_slot_rate},
-                         std::pair{"missed_attestation_rate", o.missed_attestation_rate},
-                         std::pair{"late_attestation_rate", o.late_attestation_rate},
-                         std::pair{"wrong_head_rate", o.wrong_head_rate},
-                         std::pair{"duplicate_inclusion_rate", o.duplicate_inclusion_rate}}) {
+  for (auto [name, v] :
+       {std::pair{"missed_slot_rate", o.missed_slot_rate},
+        std::pair{"missed_attestation_rate", o.missed_attestation_rate},
+        std::pair{"late_attestation_rate", o.late_attestation_rate},
+        std::pair{"wrong_head_rate", o.wrong_head_rate},
+        std::pair{"duplicate_inclusion_rate", o.duplicate_inclusion_rate},
+        std::pair{"exited_rate", o.exited_rate}, std::pair{"slashed_rate", o.slashed_rate},
+        std::pair{"sync_miss_rate", o.sync_miss_rate}}) {
     if (absl::Status s = CheckRate(name, v); !s.ok()) return s;
+  }
+  if (o.exited_rate + o.slashed_rate > 1.0) {
+    return absl::InvalidArgumentError("simulate: exited_rate + slashed_rate must be <= 1");
+  }
+  if (o.pending_count > 100'000) {
+    return absl::InvalidArgumentError("simulate: pending_count must be in 0..100000");
+  }
+  if (o.withdrawal_every > 1'000'000) {
+    return absl::InvalidArgumentError("simulate: withdrawal_every must be in 0..1000000");
   }
   if (o.port < 0 || o.port > 65535) return absl::InvalidArgumentError("simulate: bad port");
   if (o.ground_truth_first_validator > o.ground_truth_last_validator) {
@@ -127,6 +139,18 @@ absl::StatusOr<SimOptions> ParseSimFlags(const std::vector<std::string>& args, C
       s = ParseRate(name, value, &o.wrong_head_rate);
     } else if (name == "duplicate-inclusion-rate") {
       s = ParseRate(name, value, &o.duplicate_inclusion_rate);
+    } else if (name == "exited-rate") {
+      s = ParseRate(name, value, &o.exited_rate);
+    } else if (name == "slashed-rate") {
+      s = ParseRate(name, value, &o.slashed_rate);
+    } else if (name == "pending-count") {
+      s = ParseU64(name, value, &o.pending_count);
+      if (s.ok() && o.pending_count > 100'000) s = Bad(name, value, "expected 0..100000");
+    } else if (name == "withdrawal-every") {
+      s = ParseU64(name, value, &o.withdrawal_every);
+      if (s.ok() && o.withdrawal_every > 1'000'000) s = Bad(name, value, "expected 0..1000000");
+    } else if (name == "sync-miss-rate") {
+      s = ParseRate(name, value, &o.sync_miss_rate);
     } else if (name == "ground-truth") {
       if (value.empty()) s = Bad(name, value, "empty path");
       o.ground_truth_path = std::string(value);
@@ -177,6 +201,13 @@ Serves a deterministic Electra beacon chain over the Beacon API (JSON) on HTTP.
   --late-attestation-rate=0      probability that a vote is included 2..8 slots late
   --wrong-head-rate=0            probability that a vote names a wrong head root
   --duplicate-inclusion-rate=0   probability that a vote is included a second time
+  --exited-rate=0                fraction of validators that exit (unslashed) at an epoch
+                                 1..32 chosen per validator; exited ones leave committees
+  --slashed-rate=0               fraction of validators slashed (and so exited) likewise
+  --pending-count=0              extra validators deposited but never activated
+  --withdrawal-every=0           epochs between a validator's withdrawal sweeps; 0 = auto
+                                 (<= 16 withdrawals per block, like mainnet)
+  --sync-miss-rate=0             probability that a sync committee member misses a slot
   --ground-truth=FILE            write per-epoch ground truth as JSON Lines
   --ground-truth-validators=A-B  only validators A..B (inclusive) in that file
 )";

@@ -43,6 +43,24 @@ struct SimOptions {
   // (within the EIP-7045 window). Ground truth counts only the first inclusion.
   double duplicate_inclusion_rate = 0.0;
 
+  // Validator lifecycle. Each validator v >= 1 is, by a hash of (seed, v), slashed with
+  // probability slashed_rate, else exited (unslashed) with probability exited_rate (the sum must
+  // be <= 1); such a validator leaves the active set at an exit epoch X in 1..32 chosen by hash
+  // (exit initiated at X - 1, withdrawable at X + 4). Validator 0 never exits, so the chain
+  // always has a proposer. Indices validators..validators+pending_count-1 are deposited but never
+  // activated (pending_initialized): they are in no committee and never propose.
+  double exited_rate = 0.0;
+  double slashed_rate = 0.0;
+  uint64_t pending_count = 0;  // 0..100000
+
+  // Balances: validator v is swept (its excess over 32 ETH withdrawn, or its whole balance once
+  // withdrawable) at the slots s with s % (K * slots_per_epoch) == v % (K * slots_per_epoch), where
+  // K = withdrawal_every epochs; 0 = automatic: the smallest K giving <= 16 withdrawals per block
+  // (MAX_WITHDRAWALS_PER_PAYLOAD), as mainnet's sweep.
+  uint64_t withdrawal_every = 0;
+  // Sync committee members (per position and slot) that do not sign.
+  double sync_miss_rate = 0.0;
+
   // ---- Serving (`stakewatch simulate` only; ChainSimulator ignores these) ----
   std::string listen_address = "127.0.0.1";
   int port = 5052;  // 0 = pick a free port
@@ -62,6 +80,8 @@ absl::Status ValidateSimOptions(const SimOptions& options);
 //   --genesis-time=UNIX_SECONDS (default: now, rounded down to a second, minus 4 epochs)
 //   --missed-slot-rate=F (alias --missed-proposal-rate) --missed-attestation-rate=F
 //   --late-attestation-rate=F --wrong-head-rate=F --duplicate-inclusion-rate=F
+//   --exited-rate=F --slashed-rate=F --pending-count=N --withdrawal-every=K
+//   --sync-miss-rate=F
 //   --ground-truth=FILE --ground-truth-validators=A-B
 // Unknown flags, missing values and out-of-range values give InvalidArgument. `clock` supplies
 // "now" for the default genesis time.

@@ -34,6 +34,38 @@ TEST(ParseSimFlagsTest, ParsesEveryFlag) {
   EXPECT_EQ(o->ground_truth_last_validator, 20u);
 }
 
+TEST(ParseSimFlagsTest, LifecycleBalanceAndSyncFlags) {
+  FakeClock clock;
+  absl::StatusOr<SimOptions> o =
+      ParseSimFlags({"--exited-rate=0.1", "--slashed-rate=0.05", "--pending-count=250",
+                     "--withdrawal-every=3", "--sync-miss-rate=0.2"},
+                    clock);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_DOUBLE_EQ(o->exited_rate, 0.1);
+  EXPECT_DOUBLE_EQ(o->slashed_rate, 0.05);
+  EXPECT_EQ(o->pending_count, 250u);
+  EXPECT_EQ(o->withdrawal_every, 3u);
+  EXPECT_DOUBLE_EQ(o->sync_miss_rate, 0.2);
+  absl::StatusOr<SimOptions> d = ParseSimFlags({}, clock);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->exited_rate, 0.0);
+  EXPECT_EQ(d->slashed_rate, 0.0);
+  EXPECT_EQ(d->pending_count, 0u);
+  EXPECT_EQ(d->withdrawal_every, 0u);
+  EXPECT_EQ(d->sync_miss_rate, 0.0);
+  for (const char* bad :
+       {"--exited-rate=1.5", "--slashed-rate=-0.1", "--pending-count=x", "--pending-count=100001",
+        "--withdrawal-every=-1", "--sync-miss-rate=2"}) {
+    EXPECT_FALSE(ParseSimFlags({bad}, clock).ok()) << bad;
+  }
+  absl::StatusOr<SimOptions> sum =
+      ParseSimFlags({"--exited-rate=0.7", "--slashed-rate=0.4"}, clock);
+  ASSERT_FALSE(sum.ok());
+  EXPECT_THAT(sum.status().message(), HasSubstr("exited_rate + slashed_rate"));
+  EXPECT_THAT(SimUsage(), HasSubstr("--withdrawal-every"));
+  EXPECT_THAT(SimUsage(), HasSubstr("--sync-miss-rate"));
+}
+
 TEST(ParseSimFlagsTest, DefaultsAndAlias) {
   FakeClock clock(absl::FromUnixSeconds(1700000000) + absl::Milliseconds(700));
   absl::StatusOr<SimOptions> o = ParseSimFlags({"--missed-proposal-rate=0.25"}, clock);

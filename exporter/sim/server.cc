@@ -31,8 +31,9 @@ absl::Status SimServer::Start() {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   const ChainSimulator* sim = sim_;
-  server_->Get(R"(/eth/.*)", [sim](const httplib::Request& req, httplib::Response& res) {
-    auto r = std::make_shared<ApiResponse>(sim->Get(req.path, req.params));
+  auto serve = [sim](const httplib::Request& req, httplib::Response& res, bool post) {
+    auto r = std::make_shared<ApiResponse>(post ? sim->Post(req.path, req.params, req.body)
+                                                : sim->Get(req.path, req.params));
     res.status = r->status;
     if (r->electra_header) res.set_header("Eth-Consensus-Version", "electra");
     if (r->status == 200 && r->size() == 0) return;  // e.g. /node/health
@@ -58,6 +59,12 @@ absl::Status SimServer::Start() {
           }
           return true;
         });
+  };
+  server_->Get(R"(/eth/.*)", [serve](const httplib::Request& req, httplib::Response& res) {
+    serve(req, res, false);
+  });
+  server_->Post(R"(/eth/.*)", [serve](const httplib::Request& req, httplib::Response& res) {
+    serve(req, res, true);
   });
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {

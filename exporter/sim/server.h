@@ -7,10 +7,10 @@
 //   ...
 //   server.Stop();
 //
-// Every GET under /eth/ is answered by ChainSimulator::Get. Bodies of 64 KB or more (a 10 MB
-// committees list) are streamed from the simulator's cache without copying and never compressed;
-// smaller ones may be gzip/brotli-compressed when the client asks (httplib's default).
-// The socket is bound with SO_REUSEADDR only, so a port in use is an error.
+// Every GET under /eth/ is answered by ChainSimulator::Get, every POST by ChainSimulator::Post.
+// Bodies of 64 KB or more (a 10 MB committees list) are streamed from the simulator's cache without
+// copying and never compressed; smaller ones may be gzip/brotli-compressed when the client asks
+// (httplib's default). The socket is bound with SO_REUSEADDR only, so a port in use is an error.
 #pragma once
 
 #include <memory>

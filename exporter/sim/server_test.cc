@@ -151,6 +151,27 @@ TEST(SimServerTest, MainnetSizeCommitteesAndBlocksOverHttp) {
   server.Stop();
 }
 
+TEST(SimServerTest, ServesPostEndpoints) {
+  FakeClock clock(absl::FromUnixSeconds(kGenesis + 12 * 100 + 1));  // slot 100, epoch 3
+  auto sim = Make(2000, clock, 0.1);
+  SimServer server(sim.get(), "127.0.0.1", 0);
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client client("127.0.0.1", server.port());
+  const std::string body = "[\"1\",\"2\",\"3\"]";
+  for (const char* path :
+       {"/eth/v1/validator/liveness/3", "/eth/v1/beacon/rewards/attestations/1",
+        "/eth/v1/beacon/states/head/validator_balances", "/eth/v1/beacon/states/head/validators"}) {
+    httplib::Result res = client.Post(path, body, "application/json");
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 200) << path;
+    EXPECT_EQ(res->body, sim->Post(path, {}, body).Body()) << path;
+  }
+  httplib::Result bad = client.Post("/eth/v1/validator/liveness/3", "{", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  server.Stop();
+}
+
 TEST(SimServerTest, PortInUseIsAnError) {
   FakeClock clock;
   auto sim = Make(100, clock, 0);

@@ -36,6 +36,30 @@ namespace {
 constexpr uint64_t kBlockCountChunk = 4096;
 // Late votes are delayed by 2 + min(geometric(1/2), kMaxExtraDelay) slots.
 constexpr int kMaxExtraDelay = 6;
+constexpr uint64_t kIncrement = 1'000'000'000;  // EFFECTIVE_BALANCE_INCREMENT, gwei
+// Per-increment ideal rewards (gwei), close to mainnet's at ~1.1M validators.
+constexpr int64_t kHeadPerIncrement = 1848;
+constexpr int64_t kTargetPerIncrement = 3435;
+constexpr int64_t kSourcePerIncrement = 1849;
+constexpr uint64_t kExitSpread = 32;           // exit epochs 1..32
+constexpr uint64_t kWithdrawabilityDelay = 4;  // simplified MIN_VALIDATOR_WITHDRAWABILITY_DELAY
+constexpr uint64_t kMaxWithdrawalsPerPayload = 16;
+constexpr uint64_t kCheckpointEvery = 32;
+constexpr size_t kMaxCheckpoints = 16;
+
+// The spec's integer_squareroot (for the timely-source delay bound, 5 at 32 slots per epoch).
+uint64_t IntegerSquareRoot(uint64_t n) {
+  uint64_t r = 0;
+  while ((r + 1) * (r + 1) <= n) ++r;
+  return r;
+}
+
+uint64_t ResolveWithdrawalEvery(const SimOptions& o) {
+  if (o.withdrawal_every > 0) return o.withdrawal_every;
+  const uint64_t total = o.validators + o.pending_count;
+  const uint64_t per = kMaxWithdrawalsPerPayload * o.slots_per_epoch;
+  return std::max<uint64_t>(1, (total + per - 1) / per);
+}
 
 }  // namespace
 
@@ -57,13 +81,18 @@ ChainSimulator::ChainSimulator(const SimOptions& options, Clock* clock)
     : options_(options),
       clock_(clock),
       n_(options.validators),
+      total_(options.validators + options.pending_count),
       spe_(options.slots_per_epoch),
+      withdrawal_every_(ResolveWithdrawalEvery(options)),
+      max_sweep_per_slot_((total_ + withdrawal_every_ * spe_ - 1) / (withdrawal_every_ * spe_)),
+      timely_source_delay_(IntegerSquareRoot(spe_)),
       committees_per_slot_(
           std::max<uint64_t>(1, std::min<uint64_t>(64, options.validators / spe_ / 128))),
       slot_duration_(absl::Milliseconds(std::llround(options.seconds_per_slot * 1000.0))),
-      epoch_cache_(std::make_unique<Cache<Epoch, EpochData>>(6)),
+      epoch_cache_(std::make_unique<Cache<Epoch, EpochData>>(8)),
       committees_cache_(std::make_unique<Cache<Epoch, std::string>>(4)),
-      block_cache_(std::make_unique<Cache<Slot, std::string>>(256)) {}
+      block_cache_(std::make_unique<Cache<Slot, std::string>>(256)),
+      balance_cache_(std::make_unique<Cache<Epoch, std::vector<uint64_t>>>(4)) {}
 
 ChainSimulator::~ChainSimulator() = default;
 
@@ -85,8 +114,49 @@ bool ChainSimulator::HasBlock(Slot slot) const {
 
 ValidatorIndex ChainSimulator::Proposer(Slot slot) const {
   if (slot == 0) return 0;
-  return Hash(options_.seed, internal::kTagProposer, slot) % n_;
+  const Epoch e = slot / spe_;
+  // Rejection sampling over the active set (validator 0 never exits, so this ends).
+  for (uint64_t i = 0; i < 4096; ++i) {
+    const ValidatorIndex v = Hash(options_.seed, internal::kTagProposer, slot, i) % n_;
+    if (IsActive(v, e)) return v;
+  }
+  return 0;
 }
+
+ValidatorLifecycle ChainSimulator::Lifecycle(ValidatorIndex v) const {
+  ValidatorLifecycle l;
+  if (v >= n_) {
+    l.pending = true;
+    l.activation_epoch = kFarFutureEpoch;
+    return l;
+  }
+  const double leave = options_.slashed_rate + options_.exited_rate;
+  if (v == 0 || leave <= 0.0) return l;
+  const double u = Unit(Hash(options_.seed, internal::kTagExit, v));
+  if (!(u < leave)) return l;
+  l.slashed = u < options_.slashed_rate;
+  l.exit_epoch = 1 + Hash(options_.seed, internal::kTagExitEpoch, v) % kExitSpread;
+  l.exit_initiated_epoch = l.exit_epoch - 1;
+  l.withdrawable_epoch = l.exit_epoch + kWithdrawabilityDelay;
+  return l;
+}
+
+bool ChainSimulator::IsActive(ValidatorIndex v, Epoch epoch) const {
+  if (v >= n_) return false;
+  if (options_.slashed_rate + options_.exited_rate <= 0.0) return true;
+  return epoch < Lifecycle(v).exit_epoch;
+}
+
+std::string_view ChainSimulator::Status(ValidatorIndex v, Epoch e, uint64_t balance) const {
+  const ValidatorLifecycle l = Lifecycle(v);
+  if (l.pending) return "pending_initialized";
+  if (e < l.exit_initiated_epoch) return "active_ongoing";
+  if (e < l.exit_epoch) return l.slashed ? "active_slashed" : "active_exiting";
+  if (e < l.withdrawable_epoch) return l.slashed ? "exited_slashed" : "exited_unslashed";
+  return balance > 0 ? "withdrawal_possible" : "withdrawal_done";
+}
+
+uint64_t ChainSimulator::CommitteesPerSlot(Epoch epoch) const { return GetEpoch(epoch)->cps; }
 
 Root ChainSimulator::BlockRoot(Slot slot) const {
   return internal::EncodeSlotRoot(options_.seed, internal::kTagBlockRoot,
@@ -109,15 +179,15 @@ Pubkey ChainSimulator::ValidatorPubkey(ValidatorIndex v) {
   return pk;
 }
 
-uint64_t ChainSimulator::CommitteeStart(uint64_t k) const {
-  return n_ * k / (spe_ * committees_per_slot_);
+uint64_t ChainSimulator::CommitteeStart(const EpochData& d, uint64_t k) const {
+  return d.active * k / (spe_ * d.cps);
 }
 
 std::vector<ValidatorIndex> ChainSimulator::Committee(Slot slot, uint64_t index) const {
   std::shared_ptr<const EpochData> d = GetEpoch(slot / spe_);
-  const uint64_t k = (slot % spe_) * committees_per_slot_ + index;
+  const uint64_t k = (slot % spe_) * d->cps + index;
   std::vector<ValidatorIndex> out;
-  for (uint64_t p = CommitteeStart(k); p < CommitteeStart(k + 1); ++p) {
+  for (uint64_t p = CommitteeStart(*d, k); p < CommitteeStart(*d, k + 1); ++p) {
     out.push_back(d->shuffled[p]);
   }
   return out;
@@ -149,18 +219,23 @@ std::shared_ptr<const ChainSimulator::EpochData> ChainSimulator::GetEpoch(Epoch 
 std::shared_ptr<const ChainSimulator::EpochData> ChainSimulator::BuildEpoch(Epoch e) const {
   auto d = std::make_shared<EpochData>();
   const uint64_t seed = options_.seed;
-  // Fisher-Yates over the active list, keyed by (seed, epoch).
-  d->shuffled.resize(n_);
-  for (uint64_t i = 0; i < n_; ++i) d->shuffled[i] = static_cast<uint32_t>(i);
+  // Fisher-Yates over the ascending active list, keyed by (seed, epoch).
+  d->shuffled.reserve(n_);
+  for (uint64_t v = 0; v < n_; ++v) {
+    if (IsActive(v, e)) d->shuffled.push_back(static_cast<uint32_t>(v));
+  }
+  const uint64_t a = d->shuffled.size();  // >= 1: validator 0 never exits
+  d->active = a;
+  d->cps = std::max<uint64_t>(1, std::min<uint64_t>(64, a / spe_ / 128));
   uint64_t state = Hash(seed, internal::kTagShuffle, e);
-  for (uint64_t i = n_ - 1; i > 0; --i) {
+  for (uint64_t i = a - 1; i > 0; --i) {
     state += 0x9e3779b97f4a7c15ULL;
     const uint64_t r = internal::Mix(state) >> 32;  // 32 random bits
     const uint64_t j = (r * (i + 1)) >> 32;         // uniform-ish in [0, i]
     std::swap(d->shuffled[i], d->shuffled[j]);
   }
-  d->position.resize(n_);
-  for (uint64_t p = 0; p < n_; ++p) d->position[d->shuffled[p]] = static_cast<uint32_t>(p);
+  d->position.assign(total_, EpochData::kNoPosition);
+  for (uint64_t p = 0; p < a; ++p) d->position[d->shuffled[p]] = static_cast<uint32_t>(p);
 
   // Blocks in the inclusion window of this epoch's votes: slots [e*spe, (e+2)*spe).
   const uint64_t window = 2 * spe_;
@@ -169,39 +244,227 @@ std::shared_ptr<const ChainSimulator::EpochData> ChainSimulator::BuildEpoch(Epoc
   std::vector<uint64_t> next(window + 1, window);
   for (uint64_t i = window; i-- > 0;) next[i] = HasBlock(base + i) ? i : next[i + 1];
 
-  d->first.assign(n_, 0);
-  d->dup.assign(n_, 0);
-  d->flags.assign(n_, 0);
-  const uint64_t total_committees = spe_ * committees_per_slot_;
+  d->first.assign(a, 0);
+  d->dup.assign(a, 0);
+  d->flags.assign(a, 0);
+  const uint64_t total_committees = spe_ * d->cps;
+  const uint64_t attest_key = internal::HashKey(seed, internal::kTagAttest);
+  const uint64_t wrong_key = internal::HashKey(seed, internal::kTagWrongHead);
+  const uint64_t late_key = internal::HashKey(seed, internal::kTagLate);
+  const uint64_t delay_key = internal::HashKey(seed, internal::kTagDelay);
+  const uint64_t dup_key = internal::HashKey(seed, internal::kTagDuplicate);
+  // A zero rate never fires: skip its hash.
+  const bool may_miss = options_.missed_attestation_rate > 0.0;
+  const bool may_be_wrong = options_.wrong_head_rate > 0.0;
+  const bool may_be_late = options_.late_attestation_rate > 0.0;
+  const bool may_dup = options_.duplicate_inclusion_rate > 0.0;
   for (uint64_t k = 0; k < total_committees; ++k) {
-    const uint64_t off = k / committees_per_slot_;  // duty slot - base
+    const uint64_t off = k / d->cps;  // duty slot - base
     const Slot s = base + off;
-    for (uint64_t p = CommitteeStart(k); p < CommitteeStart(k + 1); ++p) {
+    for (uint64_t p = CommitteeStart(*d, k); p < CommitteeStart(*d, k + 1); ++p) {
       const uint64_t v = d->shuffled[p];
-      if (Unit(Hash(seed, internal::kTagAttest, v, s)) < options_.missed_attestation_rate) {
+      if (may_miss &&
+          Unit(internal::HashKeyed(attest_key, v, s)) < options_.missed_attestation_rate) {
         continue;
       }
       uint8_t flags = EpochData::kAttested;
-      if (Unit(Hash(seed, internal::kTagWrongHead, v, s)) < options_.wrong_head_rate) {
+      if (may_be_wrong && Unit(internal::HashKeyed(wrong_key, v, s)) < options_.wrong_head_rate) {
         flags |= EpochData::kWrongHead;
       }
       d->flags[p] = flags;
       uint64_t delay = 1;
-      if (Unit(Hash(seed, internal::kTagLate, v, s)) < options_.late_attestation_rate) {
-        const uint64_t h = Hash(seed, internal::kTagDelay, v, s);
+      if (may_be_late &&
+          Unit(internal::HashKeyed(late_key, v, s)) < options_.late_attestation_rate) {
+        const uint64_t h = internal::HashKeyed(delay_key, v, s);
         delay = 2 + static_cast<uint64_t>(std::min(std::countr_zero(h), kMaxExtraDelay));
       }
       if (off + delay >= window) continue;
       const uint64_t first = next[off + delay];
       if (first >= window) continue;
       d->first[p] = static_cast<uint8_t>(first - off);
-      if (Unit(Hash(seed, internal::kTagDuplicate, v, s)) < options_.duplicate_inclusion_rate) {
+      if (may_dup && Unit(internal::HashKeyed(dup_key, v, s)) < options_.duplicate_inclusion_rate) {
         const uint64_t again = next[first + 1];
         if (again < window) d->dup[p] = static_cast<uint8_t>(again - off);
       }
     }
   }
   return d;
+}
+
+uint64_t ChainSimulator::GenesisBalance(ValidatorIndex v) const {
+  if (v >= n_) return kMaxEffectiveBalance;
+  // 0..0.1 ETH of earlier rewards, so that withdrawals start at once.
+  return kMaxEffectiveBalance + Hash(options_.seed, internal::kTagGenesisBalance, v) % 100'000'000;
+}
+
+AttestationReward ChainSimulator::VoteReward(const EpochData& d, uint64_t p, Epoch epoch,
+                                             bool* flags) const {
+  const ValidatorIndex v = d.shuffled[p];
+  bool slashed = false;
+  if (options_.slashed_rate > 0.0) {
+    const ValidatorLifecycle l = Lifecycle(v);
+    slashed = l.slashed && epoch >= l.exit_initiated_epoch;
+  }
+  const bool included = d.first[p] != 0 && !slashed;
+  const bool head = included && d.first[p] == 1 && (d.flags[p] & EpochData::kWrongHead) == 0;
+  const bool source = included && d.first[p] <= timely_source_delay_;
+  const bool target = included;
+  if (flags != nullptr) {
+    flags[0] = head;
+    flags[1] = source;
+    flags[2] = target;
+  }
+  const int64_t inc = static_cast<int64_t>(kMaxEffectiveBalance / kIncrement);
+  AttestationReward r;
+  r.head = head ? inc * kHeadPerIncrement : 0;
+  r.source = (source ? 1 : -1) * inc * kSourcePerIncrement;
+  r.target = (target ? 1 : -1) * inc * kTargetPerIncrement;
+  return r;
+}
+
+AttestationReward ChainSimulator::Reward(ValidatorIndex v, Epoch epoch) const {
+  if (!IsActive(v, epoch)) return AttestationReward{};
+  std::shared_ptr<const EpochData> d = GetEpoch(epoch);
+  return VoteReward(*d, d->position[v], epoch, nullptr);
+}
+
+uint64_t ChainSimulator::SweepAmount(ValidatorIndex v, Epoch epoch, uint64_t b) const {
+  if (v >= n_) return 0;  // pending: 32 ETH exactly, not withdrawable
+  if (epoch >= Lifecycle(v).withdrawable_epoch) return b;
+  return b > kMaxEffectiveBalance ? b - kMaxEffectiveBalance : 0;
+}
+
+std::vector<Withdrawal> ChainSimulator::WithdrawalsFrom(Slot slot,
+                                                        const std::vector<uint64_t>& start) const {
+  std::vector<Withdrawal> out;
+  if (slot == 0 || !HasBlock(slot)) return out;
+  const Epoch e = slot / spe_;
+  const uint64_t period = SweepPeriod();
+  uint64_t i = 0;
+  for (ValidatorIndex v = slot % period; v < total_; v += period, ++i) {
+    const uint64_t amount = SweepAmount(v, e, start[v]);
+    if (amount > 0) out.push_back(Withdrawal{i, v, amount});
+  }
+  if (!out.empty()) {
+    const uint64_t base = BlockNumber(slot) * max_sweep_per_slot_;
+    for (Withdrawal& w : out) w.index += base;
+  }
+  return out;
+}
+
+std::vector<Withdrawal> ChainSimulator::Withdrawals(Slot slot) const {
+  if (slot == 0 || !HasBlock(slot)) return {};
+  return WithdrawalsFrom(slot, *StartBalances(slot / spe_));
+}
+
+std::shared_ptr<const std::vector<uint64_t>> ChainSimulator::StartBalances(Epoch epoch) const {
+  return balance_cache_->GetOrBuild(epoch, [&] { return ComputeStartBalances(epoch); });
+}
+
+std::shared_ptr<const std::vector<uint64_t>> ChainSimulator::ComputeStartBalances(
+    Epoch epoch) const {
+  std::vector<uint64_t> bal;
+  Epoch at = 0;
+  {
+    absl::MutexLock lock(&balance_mu_);
+    auto it = balance_checkpoints_.upper_bound(epoch);
+    if (it != balance_checkpoints_.begin()) {
+      --it;
+      at = it->first;
+      bal = *it->second;
+    }
+  }
+  if (bal.empty()) {
+    bal.resize(total_);
+    for (ValidatorIndex v = 0; v < total_; ++v) bal[v] = GenesisBalance(v);
+  }
+  const bool lifecycle = options_.slashed_rate + options_.exited_rate > 0.0;
+  for (Epoch x = at; x < epoch; ++x) {
+    // Blocks of epoch x withdraw from the balances at its start (one sweep per validator per
+    // epoch at most, so updating in place is the same).
+    for (Slot s = x * spe_; s < (x + 1) * spe_; ++s) {
+      if (s == 0 || !HasBlock(s)) continue;
+      const uint64_t period = SweepPeriod();
+      for (ValidatorIndex v = s % period; v < total_; v += period) {
+        bal[v] -= SweepAmount(v, x, bal[v]);
+      }
+    }
+    // Epoch processing at the end of x: rewards for the votes of x - 1, slashing penalties.
+    if (x >= 1) {
+      std::shared_ptr<const EpochData> d = GetEpoch(x - 1);
+      for (uint64_t p = 0; p < d->active; ++p) {
+        const int64_t r = VoteReward(*d, p, x - 1, nullptr).total();
+        uint64_t& b = bal[d->shuffled[p]];
+        b = r >= 0 ? b + static_cast<uint64_t>(r) : b - std::min(b, static_cast<uint64_t>(-r));
+      }
+    }
+    if (lifecycle && options_.slashed_rate > 0.0) {
+      for (ValidatorIndex v = 1; v < n_; ++v) {
+        const ValidatorLifecycle l = Lifecycle(v);
+        if (l.slashed && l.exit_initiated_epoch == x) {
+          bal[v] -= std::min(bal[v], kMaxEffectiveBalance / 4096);
+        }
+      }
+    }
+    if ((x + 1) % kCheckpointEvery == 0 && x + 1 < epoch) {
+      absl::MutexLock lock(&balance_mu_);
+      balance_checkpoints_[x + 1] = std::make_shared<const std::vector<uint64_t>>(bal);
+    }
+  }
+  auto result = std::make_shared<const std::vector<uint64_t>>(std::move(bal));
+  {
+    // Keep the result as a starting point for the next epoch too.
+    absl::MutexLock lock(&balance_mu_);
+    balance_checkpoints_[epoch] = result;
+    while (balance_checkpoints_.size() > kMaxCheckpoints) {
+      // Drop the oldest non-multiple of kCheckpointEvery, else the oldest.
+      auto victim = balance_checkpoints_.begin();
+      for (auto it = balance_checkpoints_.begin(); it != balance_checkpoints_.end(); ++it) {
+        if (it->first % kCheckpointEvery != 0) {
+          victim = it;
+          break;
+        }
+      }
+      balance_checkpoints_.erase(victim);
+    }
+  }
+  return result;
+}
+
+uint64_t ChainSimulator::BalanceAt(ValidatorIndex v, Slot slot) const {
+  return BalanceFrom(v, slot, *StartBalances(slot / spe_));
+}
+
+uint64_t ChainSimulator::BalanceFrom(ValidatorIndex v, Slot slot,
+                                     const std::vector<uint64_t>& start) const {
+  const Epoch e = slot / spe_;
+  const uint64_t b = start[v];
+  const uint64_t period = SweepPeriod();
+  const Slot first = e * spe_;
+  const Slot sweep = first + ((v % period) + period - first % period) % period;
+  if (sweep > slot || sweep == 0 || !HasBlock(sweep)) return b;
+  return b - SweepAmount(v, e, b);
+}
+
+std::vector<ValidatorIndex> ChainSimulator::SyncCommittee(uint64_t period) const {
+  const Epoch start = period * 256;
+  std::vector<ValidatorIndex> out(512, 0);
+  for (uint64_t i = 0; i < 512; ++i) {
+    for (uint64_t j = 0; j < 4096; ++j) {
+      const ValidatorIndex v = Hash(options_.seed, internal::kTagSync, period, i * 4096 + j) % n_;
+      if (IsActive(v, start)) {
+        out[i] = v;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+bool ChainSimulator::SyncParticipated(Slot slot, uint64_t position, ValidatorIndex member) const {
+  if (!IsActive(member, slot / spe_)) return false;
+  return !(Unit(Hash(options_.seed, internal::kTagSyncMiss, slot, position)) <
+           options_.sync_miss_rate);
 }
 
 absl::StatusOr<EpochGroundTruth> ChainSimulator::GroundTruth(Epoch epoch, ValidatorIndex first,
@@ -215,30 +478,64 @@ absl::StatusOr<EpochGroundTruth> ChainSimulator::GroundTruth(Epoch epoch, Valida
   EpochGroundTruth gt;
   gt.epoch = epoch;
   const Slot base = epoch * spe_;
+  std::shared_ptr<const std::vector<uint64_t>> start = StartBalances(epoch);
   for (Slot s = base; s < base + spe_; ++s) {
     gt.slots.push_back(SlotTruth{s, Proposer(s), HasBlock(s)});
+    for (const Withdrawal& w : WithdrawalsFrom(s, *start)) gt.withdrawals.emplace_back(s, w);
   }
-  last = std::min<ValidatorIndex>(last, n_ - 1);
+  last = std::min<ValidatorIndex>(last, total_ - 1);
   if (first > last) return gt;
   std::shared_ptr<const EpochData> d = GetEpoch(epoch);
-  const uint64_t total_committees = spe_ * committees_per_slot_;
+  std::shared_ptr<const std::vector<uint64_t>> end = StartBalances(epoch + 1);
+  const uint64_t total_committees = spe_ * d->cps;
+  const uint64_t a = d->active;
   gt.validators.reserve(last - first + 1);
   for (ValidatorIndex v = first; v <= last; ++v) {
-    const uint64_t p = d->position[v];
-    uint64_t k = std::min(total_committees - 1, p * total_committees / n_);
-    while (k + 1 < total_committees && CommitteeStart(k + 1) <= p) ++k;
-    while (CommitteeStart(k) > p) --k;
     ValidatorEpochTruth t;
     t.validator_index = v;
-    t.duty_slot = base + k / committees_per_slot_;
-    t.committee_index = k % committees_per_slot_;
-    t.committee_position = p - CommitteeStart(k);
+    t.start_balance = (*start)[v];
+    t.balance = (*end)[v];
+    t.effective_balance = t.balance > 0 ? kMaxEffectiveBalance : 0;
+    t.status = Status(v, epoch, t.balance);
+    const uint64_t p = d->position[v];
+    if (p == EpochData::kNoPosition) {
+      t.active = false;
+      gt.validators.push_back(std::move(t));
+      continue;
+    }
+    uint64_t k = std::min(total_committees - 1, p * total_committees / a);
+    while (k + 1 < total_committees && CommitteeStart(*d, k + 1) <= p) ++k;
+    while (CommitteeStart(*d, k) > p) --k;
+    t.duty_slot = base + k / d->cps;
+    t.committee_index = k % d->cps;
+    t.committee_position = p - CommitteeStart(*d, k);
     t.attested = (d->flags[p] & EpochData::kAttested) != 0;
     t.wrong_head = (d->flags[p] & EpochData::kWrongHead) != 0;
     t.included = d->first[p] != 0;
     if (t.included) t.inclusion_slot = t.duty_slot + d->first[p];
     if (d->dup[p] != 0) t.duplicate_slot = t.duty_slot + d->dup[p];
-    gt.validators.push_back(t);
+    bool flags[3];
+    t.reward = VoteReward(*d, p, epoch, flags);
+    t.timely_head = flags[0];
+    t.timely_source = flags[1];
+    t.timely_target = flags[2];
+    gt.validators.push_back(std::move(t));
+  }
+  // Sync committee duties: the signature for slot s is in the block at s + 1.
+  for (Slot s = base; s < base + spe_; ++s) {
+    if (!HasBlock(s + 1)) continue;
+    const std::vector<ValidatorIndex> members = SyncCommittee((s + 1) / spe_ / 256);
+    for (uint64_t i = 0; i < members.size(); ++i) {
+      const ValidatorIndex v = members[i];
+      if (v < first || v > last) continue;
+      ValidatorEpochTruth& t = gt.validators[v - first];
+      ++t.sync_slots;
+      if (SyncParticipated(s, i, v)) {
+        ++t.sync_participated;
+      } else {
+        ++t.sync_missed;
+      }
+    }
   }
   return gt;
 }

@@ -10,18 +10,33 @@
 // share code with the decoders it checks.
 //
 // Model in short (N validators, SPE slots per epoch):
-//   * committees_per_slot = max(1, min(64, N / SPE / 128)); epoch E's active list is permuted
-//     with a Fisher-Yates shuffle keyed by (seed, E) and sliced exactly like the spec's
-//     compute_committee: committee k = (slot % SPE) * cps + index holds shuffled positions
-//     [N*k / (SPE*cps), N*(k+1) / (SPE*cps)).
-//   * A slot s > 0 is empty with probability missed_slot_rate; its proposer is
-//     hash(seed, s) mod N either way. Block roots are hashes of (seed, slot) from which the slot
-//     can be recovered, so lookups by root are O(1).
+//   * Epoch E's active set (A validators: the genesis validators that have not exited by E; see
+//     SimOptions::exited_rate) gives committees_per_slot = max(1, min(64, A / SPE / 128)); the
+//     ascending active list is permuted with a Fisher-Yates shuffle keyed by (seed, E) and sliced
+//     exactly like the spec's compute_committee: committee k = (slot % SPE) * cps + index holds
+//     shuffled positions [A*k / (SPE*cps), A*(k+1) / (SPE*cps)).
+//   * A slot s > 0 is empty with probability missed_slot_rate; its proposer is the first
+//     hash(seed, s, i) mod N (i = 0, 1, ...) that is active in the slot's epoch, either way. Block
+//     roots are hashes of (seed, slot) from which the slot can be recovered, so lookups by root are
+//     O(1).
 //   * A vote for duty slot s is first included in the first non-empty slot >= s + d (d = 1, or
 //     2..8 when late), and never if no such slot exists by the end of epoch(s) + 1 (EIP-7045).
 //     A duplicate goes into the next non-empty block after that, within the same window.
 //   * Each block carries one Electra aggregate per distinct AttestationData among the votes it
 //     includes (duty slot x {canonical head, orphan head}); unlike mainnet there is no cap of 8.
+//   * Balances (gwei): genesis balance 32 ETH plus a hashed 0..0.1 ETH (pending validators: 32
+//     ETH). At the end of epoch E each validator active in E - 1 gets, for its E - 1 vote, the
+//     per-flag amounts of AttestationReward (timely head: delay 1 and canonical head; timely
+//     source: delay <= integer_squareroot(SPE), 5 on mainnet; timely target: included) or minus the
+//     source and target amounts when not timely (a slashed validator never is); a slashing costs 32
+//     ETH / 4096 at the end of the epoch it is initiated in. Withdrawals happen in blocks at each
+//     validator's sweep slots (SimOptions::withdrawal_every): the excess over 32 ETH, or everything
+//     once withdrawable; an empty sweep slot withdraws nothing. effective_balance is 32 ETH while
+//     the balance is non-zero (the spec's hysteresis never moves it: penalties here are far below
+//     0.25 ETH).
+//   * Sync committee period P (256 epochs): 512 positions drawn by hash among the validators
+//     active at P's first epoch. Position i signs slot s unless its member is inactive then or
+//     misses (sync_miss_rate); the signature is bit i of the sync aggregate of the block at s + 1.
 //   * finalized = max(0, epoch - 2), current_justified = max(0, epoch - 1); checkpoint roots are
 //     the root of the latest block at or before the epoch's first slot.
 //
@@ -72,9 +87,58 @@ struct ApiResponse {
   std::string Body() const;
 };
 
+inline constexpr uint64_t kFarFutureEpoch = UINT64_MAX;
+inline constexpr uint64_t kMaxEffectiveBalance = 32'000'000'000;  // gwei
+
+// A validator's lifecycle, fixed by the model. Epochs are kFarFutureEpoch when not applicable.
+struct ValidatorLifecycle {
+  bool pending = false;  // deposited, never activated
+  bool slashed = false;  // slashed at exit_initiated_epoch
+  Epoch activation_epoch = 0;
+  Epoch exit_initiated_epoch = kFarFutureEpoch;  // exit_epoch is visible from this epoch on
+  Epoch exit_epoch = kFarFutureEpoch;            // first epoch not active
+  Epoch withdrawable_epoch = kFarFutureEpoch;
+};
+
+// Per-flag attestation reward amounts (gwei, signed) for one validator's vote in one epoch, as
+// served by /eth/v1/beacon/rewards/attestations.
+struct AttestationReward {
+  int64_t head = 0;
+  int64_t target = 0;
+  int64_t source = 0;
+  int64_t inactivity = 0;
+  int64_t total() const { return head + target + source + inactivity; }
+};
+
+struct Withdrawal {
+  uint64_t index = 0;  // global withdrawal index
+  ValidatorIndex validator_index = 0;
+  uint64_t amount = 0;  // gwei
+};
+
 // What the simulator decided for one validator in one epoch.
 struct ValidatorEpochTruth {
   ValidatorIndex validator_index = 0;
+  // Spec status at the end of the epoch (e.g. "active_ongoing", "exited_slashed",
+  // "pending_initialized"); points to a string literal.
+  std::string_view status;
+  // False for pending or exited validators: they have no duty and every field below that
+  // describes the vote is zero / false.
+  bool active = true;
+  uint64_t start_balance = 0;      // gwei, at the start of the epoch (before its blocks)
+  uint64_t balance = 0;            // gwei, at the end of the epoch
+  uint64_t effective_balance = 0;  // gwei, at the end of the epoch
+  // Timeliness flags of the vote (all false when not included) and the rewards they earn,
+  // applied to the balance at the end of the next epoch.
+  bool timely_head = false;
+  bool timely_source = false;
+  bool timely_target = false;
+  AttestationReward reward;
+  // Sync committee duty in the epoch: (slot, position) pairs whose next slot has a block (the
+  // one carrying the signature), and how many of them were signed / missed.
+  uint64_t sync_slots = 0;
+  uint64_t sync_participated = 0;
+  uint64_t sync_missed = 0;
   Slot duty_slot = 0;
   uint64_t committee_index = 0;
   uint64_t committee_position = 0;     // index within the committee's validator list
@@ -95,6 +159,8 @@ struct EpochGroundTruth {
   Epoch epoch = 0;
   std::vector<ValidatorEpochTruth> validators;  // ascending validator index
   std::vector<SlotTruth> slots;                 // the epoch's slots in order
+  // Withdrawals of every validator (not only the requested range) in the epoch's blocks.
+  std::vector<std::pair<Slot, Withdrawal>> withdrawals;
 };
 
 class ChainSimulator {
@@ -107,7 +173,12 @@ class ChainSimulator {
   ChainSimulator& operator=(const ChainSimulator&) = delete;
 
   const SimOptions& options() const { return options_; }
+  // Committees per slot at genesis (all genesis validators active).
   uint64_t committees_per_slot() const { return committees_per_slot_; }
+  // Committees per slot of `epoch`, from its active count.
+  uint64_t CommitteesPerSlot(Epoch epoch) const;
+  // Validator indices that exist: genesis validators plus pending ones.
+  uint64_t total_validators() const { return total_; }
 
   // ---- Time ----
   // Current wall-clock slot (0 before genesis).
@@ -127,18 +198,49 @@ class ChainSimulator {
   Slot LatestBlockSlotAt(Slot slot) const;
   // Derived from the index only (not the seed), so a key list stays valid across seeds.
   static Pubkey ValidatorPubkey(ValidatorIndex v);
-  // The committee `index` of `slot`, in committee order. REQUIRES: index < committees_per_slot().
+  // Lifecycle of validator v. REQUIRES: v < total_validators().
+  ValidatorLifecycle Lifecycle(ValidatorIndex v) const;
+  bool IsActive(ValidatorIndex v, Epoch epoch) const;
+  // The spec status string of v at `epoch` given its balance then.
+  std::string_view Status(ValidatorIndex v, Epoch epoch, uint64_t balance) const;
+  // Balances (gwei, indexed by validator) at the start of `epoch`, i.e. after the epoch
+  // processing at the end of epoch - 1 (epoch 0: genesis balances). Computed forward from the
+  // nearest cached earlier epoch, one shuffle + one O(N) pass per epoch not yet computed: the
+  // first call at a late epoch (or a cold simulator) pays for every epoch since genesis once
+  // (about 60 ms per epoch at 1.1M validators); a live simulator advances one epoch at a time.
+  std::shared_ptr<const std::vector<uint64_t>> StartBalances(Epoch epoch) const;
+  // Balance of v in the state at `slot` (start-of-epoch balance minus withdrawals at or before
+  // `slot` in the epoch).
+  uint64_t BalanceAt(ValidatorIndex v, Slot slot) const;
+  // Withdrawals in the execution payload of `slot` (empty if the slot has no block).
+  std::vector<Withdrawal> Withdrawals(Slot slot) const;
+  // The reward of validator v's vote in `epoch` (zero if v was not active). Valid only once the
+  // inclusion window closed (the head reached epoch + 2); not checked here.
+  AttestationReward Reward(ValidatorIndex v, Epoch epoch) const;
+  // The committee `index` of `slot`, in committee order. REQUIRES: index < CommitteesPerSlot().
   std::vector<ValidatorIndex> Committee(Slot slot, uint64_t index) const;
 
-  // Ground truth for validators [first, last] (clamped to N-1) of `epoch`. FailedPrecondition
+  // Ground truth for validators [first, last] (clamped to total_validators() - 1) of `epoch`,
+  // with the epoch's withdrawals and the sync committee counts. FailedPrecondition
   // until the head slot has reached the first slot of epoch + 2 (the inclusion window closed).
   absl::StatusOr<EpochGroundTruth> GroundTruth(Epoch epoch, ValidatorIndex first = 0,
                                                ValidatorIndex last = UINT64_MAX) const;
+
+  // The 512 sync committee members of sync committee period `period` (256 epochs), by
+  // position: validators active at the period's first epoch, drawn by hash (a validator may
+  // hold several positions).
+  std::vector<ValidatorIndex> SyncCommittee(uint64_t period) const;
+  // Whether sync committee position i signed for `slot` (appears as bit i of the block at
+  // slot + 1): the member is active in slot's epoch and did not miss (sync_miss_rate).
+  bool SyncParticipated(Slot slot, uint64_t position, ValidatorIndex member) const;
 
   // ---- Beacon API ----
   // Answers GET `path` (no query string) with `query`. Unknown paths give 404, malformed ids 400,
   // empty or future slots 404; errors have the body {"code":N,"message":"..."}.
   ApiResponse Get(std::string_view path, const QueryParams& query) const;
+  // Answers POST `path` with a JSON `body` (validators, validator_balances, rewards/attestations,
+  // liveness); other paths as Get. A malformed body gives 400.
+  ApiResponse Post(std::string_view path, const QueryParams& query, std::string_view body) const;
 
  private:
   struct EpochData;
@@ -149,7 +251,19 @@ class ChainSimulator {
 
   std::shared_ptr<const EpochData> GetEpoch(Epoch e) const;
   std::shared_ptr<const EpochData> BuildEpoch(Epoch e) const;
-  uint64_t CommitteeStart(uint64_t k) const;  // first shuffled position of committee k
+  // First shuffled position of committee k in epoch data d.
+  uint64_t CommitteeStart(const EpochData& d, uint64_t k) const;
+  uint64_t SweepPeriod() const { return withdrawal_every_ * spe_; }  // slots
+  uint64_t GenesisBalance(ValidatorIndex v) const;
+  std::shared_ptr<const std::vector<uint64_t>> ComputeStartBalances(Epoch epoch) const;
+  // Withdrawals at `slot` given the balances at the start of its epoch.
+  std::vector<Withdrawal> WithdrawalsFrom(Slot slot, const std::vector<uint64_t>& start) const;
+  // Reward of the vote at shuffled position p of epoch data d; sets the timeliness flags
+  // {head, source, target} if `flags` is non-null.
+  AttestationReward VoteReward(const EpochData& d, uint64_t p, Epoch epoch, bool* flags) const;
+  // What the sweep of v in `epoch` withdraws from balance b (full once withdrawable, else the
+  // excess over 32 ETH).
+  uint64_t SweepAmount(ValidatorIndex v, Epoch epoch, uint64_t b) const;
   Root CheckpointRoot(Epoch e) const;
   uint64_t BlockNumber(Slot slot) const;  // execution block number of a non-empty slot
 
@@ -170,16 +284,45 @@ class ChainSimulator {
   std::optional<Slot> ResolveStateId(std::string_view id, ApiResponse* error) const;
   bool IsFinalized(Slot slot) const;
 
+  // simulator_validators.cc.
+  // Resolves ids (decimal indices or 0x pubkeys) to indices; unknown ones are dropped.
+  // Returns false (and sets *error) on a malformed id.
+  bool ResolveValidatorIds(const std::vector<std::string>& ids, std::vector<ValidatorIndex>* out,
+                           ApiResponse* error) const;
+  std::optional<ValidatorIndex> PubkeyIndex(std::string_view hex) const;
+  uint64_t BalanceFrom(ValidatorIndex v, Slot slot, const std::vector<uint64_t>& start) const;
+  ApiResponse GetValidators(std::string_view state_id, const std::vector<std::string>& ids,
+                            const std::vector<std::string>& statuses, bool balances_only) const;
+  ApiResponse GetAttestationRewards(std::string_view epoch,
+                                    const std::vector<std::string>& ids) const;
+  ApiResponse GetLiveness(std::string_view epoch, const std::vector<std::string>& ids) const;
+  ApiResponse GetSyncCommittees(std::string_view state_id, const QueryParams& query) const;
+  ApiResponse RoutePost(std::string_view path, const QueryParams& query,
+                        std::string_view body) const;
+
   const SimOptions options_;
   Clock* const clock_;
   const uint64_t n_;
+  const uint64_t total_;  // n_ + pending
   const uint64_t spe_;
+  const uint64_t withdrawal_every_;  // resolved (>= 1)
+  const uint64_t max_sweep_per_slot_;
+  const uint64_t timely_source_delay_;  // integer_squareroot(SLOTS_PER_EPOCH)
   const uint64_t committees_per_slot_;
   const absl::Duration slot_duration_;
 
   std::unique_ptr<Cache<Epoch, EpochData>> epoch_cache_;
   std::unique_ptr<Cache<Epoch, std::string>> committees_cache_;
   std::unique_ptr<Cache<Slot, std::string>> block_cache_;
+  std::unique_ptr<Cache<Epoch, std::vector<uint64_t>>> balance_cache_;
+  // Start balances of computed epochs (at most 16; every 32nd epoch is kept longest): starting
+  // points for ComputeStartBalances.
+  mutable absl::Mutex balance_mu_;
+  mutable std::map<Epoch, std::shared_ptr<const std::vector<uint64_t>>> balance_checkpoints_
+      ABSL_GUARDED_BY(balance_mu_);
+  // (first 8 pubkey bytes, index), sorted; built on the first pubkey lookup.
+  mutable absl::Mutex pubkey_mu_;
+  mutable std::vector<std::pair<uint64_t, uint32_t>> pubkey_index_ ABSL_GUARDED_BY(pubkey_mu_);
 
   // Number of non-empty slots in [1 + 4096 i, 4096 (i + 1)], grown on demand.
   mutable absl::Mutex block_count_mu_;

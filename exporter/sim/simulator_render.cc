@@ -92,6 +92,11 @@ ApiResponse ChainSimulator::Get(std::string_view path, const QueryParams& query)
   return Route(path, query);
 }
 
+ApiResponse ChainSimulator::Post(std::string_view path, const QueryParams& query,
+                                 std::string_view body) const {
+  return RoutePost(path, query, body);
+}
+
 ApiResponse ChainSimulator::Route(std::string_view path, const QueryParams& query) const {
   std::vector<std::string_view> parts;
   for (absl::string_view p : absl::StrSplit(ToAbsl(path), '/', absl::SkipEmpty())) {
@@ -132,6 +137,25 @@ ApiResponse ChainSimulator::Route(std::string_view path, const QueryParams& quer
   }
   if (is({"eth", "v1", "beacon", "states", "*", "committees"})) {
     return GetCommittees(parts[4], query);
+  }
+  if (is({"eth", "v1", "beacon", "states", "*", "validators"}) ||
+      is({"eth", "v1", "beacon", "states", "*", "validator_balances"})) {
+    std::vector<std::string> ids;
+    for (auto [it, end] = query.equal_range("id"); it != end; ++it) {
+      for (absl::string_view id : absl::StrSplit(it->second, ',', absl::SkipEmpty())) {
+        ids.emplace_back(id);
+      }
+    }
+    std::vector<std::string> statuses;
+    for (auto [it, end] = query.equal_range("status"); it != end; ++it) {
+      for (absl::string_view st : absl::StrSplit(it->second, ',', absl::SkipEmpty())) {
+        statuses.emplace_back(st);
+      }
+    }
+    return GetValidators(parts[4], ids, statuses, parts[5] == "validator_balances");
+  }
+  if (is({"eth", "v1", "beacon", "states", "*", "sync_committees"})) {
+    return GetSyncCommittees(parts[4], query);
   }
   if (is({"eth", "v1", "beacon", "headers", "*"})) return GetHeader(parts[4]);
   if (is({"eth", "v2", "beacon", "blocks", "*"})) return GetBlock(parts[4], false);
@@ -308,7 +332,6 @@ std::string ChainSimulator::RenderAttestations(Slot b) const {
   if (b == 0) return out + "]";
   const Epoch eb = b / spe_;
   const Slot lo = eb >= 1 ? (eb - 1) * spe_ : 0;
-  const uint64_t cps = committees_per_slot_;
   std::shared_ptr<const EpochData> epochs[2] = {nullptr, nullptr};
   std::vector<uint8_t> bits;
   bool first_att = true;
@@ -316,6 +339,7 @@ std::string ChainSimulator::RenderAttestations(Slot b) const {
     const Epoch e = s / spe_;
     std::shared_ptr<const EpochData>& d = epochs[e == eb ? 1 : 0];
     if (!d) d = GetEpoch(e);
+    const uint64_t cps = d->cps;
     const uint64_t delta = b - s;
     const uint64_t o = s % spe_;
     for (uint8_t variant : {uint8_t{0}, EpochData::kWrongHead}) {
@@ -323,8 +347,8 @@ std::string ChainSimulator::RenderAttestations(Slot b) const {
       uint64_t nbits = 0;
       bits.clear();
       for (uint64_t c = 0; c < cps; ++c) {
-        const uint64_t start = CommitteeStart(o * cps + c);
-        const uint64_t size = CommitteeStart(o * cps + c + 1) - start;
+        const uint64_t start = CommitteeStart(*d, o * cps + c);
+        const uint64_t size = CommitteeStart(*d, o * cps + c + 1) - start;
         bits.resize((nbits + size) / 8 + 1, 0);
         bool any = false;
         for (uint64_t i = 0; i < size; ++i) {
@@ -399,7 +423,7 @@ std::shared_ptr<const std::string> ChainSimulator::RenderBlockMessage(Slot b) co
     o += ",\"eth1_data\":{\"deposit_root\":";
     AppendRandomHex(&o, seed, internal::kTagMisc, 0, 2, 32);
     o += ",\"deposit_count\":";
-    AppendQuotedU64(&o, n_);
+    AppendQuotedU64(&o, total_);
     o += ",\"block_hash\":";
     AppendRandomHex(&o, seed, internal::kTagMisc, 0, 3, 32);
     o += "},\"graffiti\":";
@@ -408,11 +432,14 @@ std::shared_ptr<const std::string> ChainSimulator::RenderBlockMessage(Slot b) co
     o += ",\"proposer_slashings\":[],\"attester_slashings\":[],\"attestations\":";
     o += RenderAttestations(b);
     o += ",\"deposits\":[],\"voluntary_exits\":[],\"sync_aggregate\":{\"sync_committee_bits\":";
+    // Bit i: position i of the block's sync committee signed the previous slot.
     uint8_t sync[64] = {};
-    for (int i = 0; i < 512; ++i) {
-      if (!(internal::Unit(Hash(seed, internal::kTagSync, b, static_cast<uint64_t>(i))) <
-            options_.missed_attestation_rate)) {
-        sync[i / 8] = static_cast<uint8_t>(sync[i / 8] | (1u << (i % 8)));
+    if (b > 0) {
+      const std::vector<ValidatorIndex> members = SyncCommittee(b / spe_ / 256);
+      for (uint64_t i = 0; i < 512; ++i) {
+        if (SyncParticipated(b - 1, i, members[i])) {
+          sync[i / 8] = static_cast<uint8_t>(sync[i / 8] | (1u << (i % 8)));
+        }
       }
     }
     AppendHex(&o, sync, 64);
@@ -448,18 +475,18 @@ std::shared_ptr<const std::string> ChainSimulator::RenderBlockMessage(Slot b) co
     o += ",\"block_hash\":";
     AppendRandomHex(&o, seed, internal::kTagExecHash, b, 0, 32);
     o += ",\"transactions\":[],\"withdrawals\":[";
-    constexpr uint64_t kWithdrawals = 4;
-    for (uint64_t i = 0; i < kWithdrawals; ++i) {
-      const ValidatorIndex v = (Hash(seed, internal::kTagMisc, b, 100 + i)) % n_;
-      if (i > 0) o += ',';
+    bool first_w = true;
+    for (const Withdrawal& w : Withdrawals(b)) {
+      if (!first_w) o += ',';
+      first_w = false;
       o += "{\"index\":";
-      AppendQuotedU64(&o, block_number * kWithdrawals + i);
+      AppendQuotedU64(&o, w.index);
       o += ",\"validator_index\":";
-      AppendQuotedU64(&o, v);
+      AppendQuotedU64(&o, w.validator_index);
       o += ",\"address\":";
-      AppendRandomHex(&o, 0x5eed, internal::kTagFeeRecipient, v, 1, 20);
+      AppendRandomHex(&o, 0x5eed, internal::kTagFeeRecipient, w.validator_index, 1, 20);
       o += ",\"amount\":";
-      AppendQuotedU64(&o, 1000 + Hash(seed, internal::kTagMisc, b, 200 + i) % 20000);
+      AppendQuotedU64(&o, w.amount);
       o += '}';
     }
     o += "],\"blob_gas_used\":\"0\",\"excess_blob_gas\":\"0\"},"
@@ -493,18 +520,19 @@ std::shared_ptr<const std::string> ChainSimulator::RenderEpochCommittees(Epoch e
   return committees_cache_->GetOrBuild(e, [&] {
     std::shared_ptr<const EpochData> d = GetEpoch(e);
     auto out = std::make_shared<std::string>();
-    const uint64_t total = spe_ * committees_per_slot_;
-    out->reserve(n_ * 10 + total * 48 + 2);
+    const uint64_t cps = d->cps;
+    const uint64_t total = spe_ * cps;
+    out->reserve(d->active * 10 + total * 48 + 2);
     *out += '[';
     for (uint64_t k = 0; k < total; ++k) {
       if (k > 0) *out += ',';
       *out += "{\"index\":";
-      AppendQuotedU64(out.get(), k % committees_per_slot_);
+      AppendQuotedU64(out.get(), k % cps);
       *out += ",\"slot\":";
-      AppendQuotedU64(out.get(), e * spe_ + k / committees_per_slot_);
+      AppendQuotedU64(out.get(), e * spe_ + k / cps);
       *out += ",\"validators\":[";
-      for (uint64_t p = CommitteeStart(k); p < CommitteeStart(k + 1); ++p) {
-        if (p != CommitteeStart(k)) *out += ',';
+      for (uint64_t p = CommitteeStart(*d, k); p < CommitteeStart(*d, k + 1); ++p) {
+        if (p != CommitteeStart(*d, k)) *out += ',';
         AppendQuotedU64(out.get(), d->shuffled[p]);
       }
       *out += "]}";
@@ -542,7 +570,7 @@ ApiResponse ChainSimulator::GetCommittees(std::string_view state_id,
   if (auto p = Param(query, "index")) {
     index_filter = ParseDecimal(*p);
     if (!index_filter) return Error(400, absl::StrCat("Invalid committee index: ", ToAbsl(*p)));
-    if (*index_filter >= committees_per_slot_) {
+    if (*index_filter >= CommitteesPerSlot(epoch)) {
       return Error(400, absl::StrCat("committee index ", *index_filter, " out of range"));
     }
   }
@@ -558,9 +586,9 @@ ApiResponse ChainSimulator::GetCommittees(std::string_view state_id,
   std::string& o = r.prefix;
   o += '[';
   bool first = true;
-  for (uint64_t k = 0; k < spe_ * committees_per_slot_; ++k) {
-    const Slot s = epoch * spe_ + k / committees_per_slot_;
-    const uint64_t c = k % committees_per_slot_;
+  for (uint64_t k = 0; k < spe_ * d->cps; ++k) {
+    const Slot s = epoch * spe_ + k / d->cps;
+    const uint64_t c = k % d->cps;
     if ((slot_filter && s != *slot_filter) || (index_filter && c != *index_filter)) continue;
     if (!first) o += ',';
     first = false;
@@ -569,8 +597,8 @@ ApiResponse ChainSimulator::GetCommittees(std::string_view state_id,
     o += ",\"slot\":";
     AppendQuotedU64(&o, s);
     o += ",\"validators\":[";
-    for (uint64_t p = CommitteeStart(k); p < CommitteeStart(k + 1); ++p) {
-      if (p != CommitteeStart(k)) o += ',';
+    for (uint64_t p = CommitteeStart(*d, k); p < CommitteeStart(*d, k + 1); ++p) {
+      if (p != CommitteeStart(*d, k)) o += ',';
       AppendQuotedU64(&o, d->shuffled[p]);
     }
     o += "]}";

@@ -550,3 +550,289 @@ TEST(GroundTruthWriterTest, WritesJsonLinesPerCompletedEpoch) {
 
 }  // namespace
 }  // namespace stakewatch::sim
+
+namespace stakewatch::sim {
+namespace {
+
+using ::stakewatch::sim::testing::Arr;
+using ::stakewatch::sim::testing::Field;
+using ::stakewatch::sim::testing::Num;
+
+constexpr int64_t kGenesis2 = 1'700'000'000;
+
+std::unique_ptr<ChainSimulator> MakeAt(const SimOptions& o, FakeClock& clock, Slot head) {
+  clock.SetTime(absl::FromUnixSeconds(kGenesis2 + static_cast<int64_t>(head) * 12 + 6));
+  absl::StatusOr<std::unique_ptr<ChainSimulator>> sim = ChainSimulator::Create(o, &clock);
+  EXPECT_TRUE(sim.ok()) << sim.status();
+  return std::move(sim).value();
+}
+
+SimOptions Options2(uint64_t n, uint64_t seed) {
+  SimOptions o;
+  o.validators = n;
+  o.seed = seed;
+  o.genesis_time = absl::FromUnixSeconds(kGenesis2);
+  return o;
+}
+
+// Members of every committee of `epoch`, from the committees endpoint.
+std::vector<uint64_t> CommitteeMembers(const ChainSimulator& sim, Epoch epoch,
+                                       std::map<std::pair<uint64_t, uint64_t>, uint64_t>* sizes) {
+  ApiResponse r =
+      sim.Get("/eth/v1/beacon/states/head/committees", {{"epoch", std::to_string(epoch)}});
+  EXPECT_EQ(r.status, 200);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  EXPECT_EQ(parser.parse(r.Body()).get(doc), simdjson::SUCCESS);
+  std::vector<uint64_t> out;
+  for (simdjson::dom::element c : Arr(doc, "data")) {
+    uint64_t size = 0;
+    for (simdjson::dom::element v : Arr(c, "validators")) {
+      std::string_view s;
+      EXPECT_EQ(v.get_string().get(s), simdjson::SUCCESS);
+      out.push_back(std::stoull(std::string(s)));
+      ++size;
+    }
+    if (sizes) (*sizes)[{Num(c, "slot"), Num(c, "index")}] = size;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(LifecycleTest, ExitedSlashedAndPendingValidatorsLeaveCommitteesAndProposals) {
+  const uint64_t n = 20000, pending = 300;
+  SimOptions o = Options2(n, 21);
+  o.exited_rate = 0.10;
+  o.slashed_rate = 0.05;
+  o.pending_count = pending;
+  FakeClock clock;
+  auto sim = MakeAt(o, clock, 40 * 32);
+  EXPECT_EQ(sim->total_validators(), n + pending);
+
+  // Allowed status order (each validator moves forward only).
+  const std::map<std::string, int, std::less<>> kUnslashed = {{"active_ongoing", 0},
+                                                              {"active_exiting", 1},
+                                                              {"exited_unslashed", 2},
+                                                              {"withdrawal_possible", 3},
+                                                              {"withdrawal_done", 4}};
+  const std::map<std::string, int, std::less<>> kSlashed = {{"active_ongoing", 0},
+                                                            {"active_slashed", 1},
+                                                            {"exited_slashed", 2},
+                                                            {"withdrawal_possible", 3},
+                                                            {"withdrawal_done", 4}};
+  std::vector<int> stage(n + pending, 0);
+  std::vector<int> kind(n + pending, 0);  // 0 unknown, 1 unslashed path, 2 slashed path
+  std::vector<uint8_t> was_out(n, 0);
+  for (Epoch e = 0; e <= 37; ++e) {
+    std::map<std::pair<uint64_t, uint64_t>, uint64_t> sizes;
+    std::vector<uint64_t> members = CommitteeMembers(*sim, e, &sizes);
+    std::set<uint64_t> in(members.begin(), members.end());
+    ASSERT_EQ(in.size(), members.size()) << "a validator in two committees";
+    const uint64_t a = members.size();
+    // Committee count and sizes per the spec formula, with the epoch's active count.
+    const uint64_t cps = std::max<uint64_t>(1, std::min<uint64_t>(64, a / 32 / 128));
+    EXPECT_EQ(sizes.size(), 32 * cps) << "epoch " << e;
+    EXPECT_EQ(sim->CommitteesPerSlot(e), cps);
+    for (const auto& [key, size] : sizes) {
+      const uint64_t k = (key.first % 32) * cps + key.second;
+      EXPECT_EQ(size, a * (k + 1) / (32 * cps) - a * k / (32 * cps));
+    }
+    if (e == 0) {
+      EXPECT_EQ(a, n) << "nobody exits before epoch 1";
+    }
+    if (e == 33) {
+      // Everyone who exits has done so by epoch 32: about 15% of the genesis validators.
+      EXPECT_NEAR(static_cast<double>(n - a) / n, 0.15, 0.015);
+    }
+    EXPECT_LT(*in.rbegin(), n) << "a pending validator is in a committee";
+    for (uint64_t v = 0; v < n; ++v) {
+      if (was_out[v]) {
+        EXPECT_EQ(in.count(v), 0u) << "validator " << v << " came back";
+      }
+      if (!in.count(v)) was_out[v] = 1;
+    }
+    // Proposers come from the epoch's committees (the active set).
+    for (Slot s = e * 32; s < e * 32 + 32; ++s) EXPECT_EQ(in.count(sim->Proposer(s)), 1u) << s;
+
+    absl::StatusOr<EpochGroundTruth> gt = sim->GroundTruth(e);
+    ASSERT_TRUE(gt.ok()) << gt.status();
+    ASSERT_EQ(gt->validators.size(), n + pending);
+    for (const ValidatorEpochTruth& t : gt->validators) {
+      const uint64_t v = t.validator_index;
+      EXPECT_EQ(t.active, in.count(v) == 1) << v;
+      if (v >= n) {
+        EXPECT_EQ(t.status, "pending_initialized");
+        EXPECT_EQ(t.balance, 32'000'000'000u);
+        continue;
+      }
+      const bool active_status = t.status.rfind("active_", 0) == 0;
+      EXPECT_EQ(active_status, t.active) << v << " " << t.status;
+      if (!t.active) {
+        EXPECT_FALSE(t.attested);
+      }
+      int now = -1;
+      if (t.status == "active_exiting" || t.status == "exited_unslashed") kind[v] = 1;
+      if (t.status == "active_slashed" || t.status == "exited_slashed") kind[v] = 2;
+      const auto& order = kind[v] == 2 ? kSlashed : kUnslashed;
+      auto it = order.find(t.status);
+      ASSERT_NE(it, order.end()) << t.status;
+      now = it->second;
+      EXPECT_GE(now, stage[v]) << "status went back for " << v;
+      stage[v] = now;
+      EXPECT_EQ(t.effective_balance, t.balance > 0 ? 32'000'000'000u : 0u);
+      EXPECT_EQ(t.balance == 0, t.status == "withdrawal_done") << v;
+    }
+  }
+  // Every leaver passed through active_exiting or active_slashed (at exit epoch - 1).
+  uint64_t slashed = 0, exited = 0;
+  for (uint64_t v = 0; v < n; ++v) {
+    slashed += kind[v] == 2;
+    exited += kind[v] == 1;
+  }
+  EXPECT_NEAR(slashed / static_cast<double>(n), 0.05, 0.01);
+  EXPECT_NEAR(exited / static_cast<double>(n), 0.10, 0.015);
+}
+
+TEST(LifecycleTest, DefaultRatesKeepEveryoneActive) {
+  FakeClock clock;
+  auto sim = MakeAt(Options2(3000, 4), clock, 300);
+  for (Epoch e : {0, 3, 7}) {
+    std::vector<uint64_t> members = CommitteeMembers(*sim, e, nullptr);
+    ASSERT_EQ(members.size(), 3000u);
+    for (uint64_t i = 0; i < members.size(); ++i) ASSERT_EQ(members[i], i);
+  }
+}
+
+// Balances: end-of-epoch balance = previous - withdrawals (decoded from blocks) + the vote's
+// reward, with the reward recomputed here from the inclusion data and the spec's flag rules.
+TEST(BalanceTest, BalancesFollowRewardsAndWithdrawalsInBlocks) {
+  const uint64_t n = 4000;
+  SimOptions o = Options2(n, 8);
+  o.missed_slot_rate = 0.15;
+  o.missed_attestation_rate = 0.1;
+  o.late_attestation_rate = 0.2;
+  o.wrong_head_rate = 0.1;
+  o.withdrawal_every = 1;  // every validator swept once per epoch, at slot % 32 == v % 32
+  FakeClock clock;
+  auto sim = MakeAt(o, clock, 12 * 32);
+  constexpr uint64_t kMax = 32'000'000'000;
+
+  // Withdrawals decoded from the blocks of epochs 1..9.
+  std::map<std::pair<Epoch, uint64_t>, uint64_t> withdrawn;  // (epoch, v) -> amount
+  std::map<std::pair<Epoch, uint64_t>, bool> sweep_block;    // (epoch, v) -> sweep slot had a block
+  simdjson::dom::parser parser;
+  uint64_t last_index = 0;
+  bool any_index = false;
+  for (Slot s = 32; s < 10 * 32; ++s) {
+    ApiResponse r = sim->Get("/eth/v2/beacon/blocks/" + std::to_string(s), {});
+    for (uint64_t v = s % 32; v < n; v += 32) sweep_block[{s / 32, v}] = r.status == 200;
+    if (r.status != 200) continue;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(r.Body()).get(doc), simdjson::SUCCESS);
+    simdjson::dom::element payload =
+        Field(Field(Field(Field(doc, "data"), "message"), "body"), "execution_payload");
+    for (simdjson::dom::element w : Arr(payload, "withdrawals")) {
+      const uint64_t v = Num(w, "validator_index");
+      EXPECT_EQ(v % 32, s % 32) << "validator swept at the wrong slot";
+      const uint64_t index = Num(w, "index");
+      if (any_index) {
+        EXPECT_GT(index, last_index) << "withdrawal indices must increase";
+      }
+      last_index = index;
+      any_index = true;
+      withdrawn[{s / 32, v}] = Num(w, "amount");
+    }
+  }
+  EXPECT_GT(withdrawn.size(), 8 * n / 2);
+
+  std::map<Epoch, EpochGroundTruth> gt;
+  for (Epoch e = 0; e <= 9; ++e) {
+    absl::StatusOr<EpochGroundTruth> g = sim->GroundTruth(e);
+    ASSERT_TRUE(g.ok());
+    gt[e] = *g;
+  }
+  const int64_t inc = 32;
+  uint64_t checked = 0, head_misses = 0;
+  for (Epoch e = 1; e <= 9; ++e) {
+    // Ground truth withdrawals equal the decoded ones.
+    std::map<uint64_t, uint64_t> truth_w;
+    for (const auto& [slot, w] : gt[e].withdrawals) {
+      EXPECT_EQ(slot / 32, e);
+      truth_w[w.validator_index] = w.amount;
+    }
+    for (uint64_t v = 0; v < n; ++v) {
+      const ValidatorEpochTruth& prev_vote = gt[e - 1].validators[v];
+      const ValidatorEpochTruth& now = gt[e].validators[v];
+      const uint64_t before = gt[e - 1].validators[v].balance;
+      // Withdrawal of the excess at the sweep slot, if that slot has a block.
+      const uint64_t expect_w = sweep_block[{e, v}] && before > kMax ? before - kMax : 0;
+      const uint64_t got_w = withdrawn.count({e, v}) ? withdrawn[{e, v}] : 0;
+      ASSERT_EQ(got_w, expect_w) << "v=" << v << " e=" << e;
+      EXPECT_EQ(truth_w.count(v) ? truth_w[v] : 0, expect_w);
+      // The reward of the vote of epoch e - 1, by the spec's timeliness rules.
+      const bool included = prev_vote.included;
+      const uint64_t delay = included ? prev_vote.inclusion_slot - prev_vote.duty_slot : 0;
+      const bool head = included && delay == 1 && !prev_vote.wrong_head;
+      const bool source = included && delay <= 5;
+      const bool target = included;
+      EXPECT_EQ(now.start_balance, before);
+      EXPECT_EQ(prev_vote.timely_head, head);
+      EXPECT_EQ(prev_vote.timely_source, source);
+      EXPECT_EQ(prev_vote.timely_target, target);
+      const int64_t reward =
+          (head ? inc * 1848 : 0) + (source ? 1 : -1) * inc * 1849 + (target ? 1 : -1) * inc * 3435;
+      EXPECT_EQ(prev_vote.reward.total(), reward);
+      EXPECT_EQ(static_cast<int64_t>(now.balance), static_cast<int64_t>(before - expect_w) + reward)
+          << "v=" << v << " e=" << e;
+      head_misses += !head;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 9 * n);
+  EXPECT_GT(head_misses, checked / 10);
+}
+
+TEST(BalanceTest, TimelySourceBoundIsTheSquareRootOfSlotsPerEpoch) {
+  SimOptions o = Options2(2000, 12);
+  o.slots_per_epoch = 8;  // integer_squareroot(8) = 2
+  o.late_attestation_rate = 0.6;
+  FakeClock clock;
+  auto sim = MakeAt(o, clock, 6 * 8);
+  uint64_t delay3plus = 0;
+  for (Epoch e = 1; e <= 3; ++e) {
+    absl::StatusOr<EpochGroundTruth> gt = sim->GroundTruth(e);
+    ASSERT_TRUE(gt.ok());
+    for (const ValidatorEpochTruth& t : gt->validators) {
+      const uint64_t delay = t.included ? t.inclusion_slot - t.duty_slot : 0;
+      EXPECT_EQ(t.timely_source, t.included && delay <= 2) << t.validator_index;
+      EXPECT_EQ(t.reward.source, (t.included && delay <= 2 ? 1 : -1) * 32 * 1849);
+      delay3plus += t.included && delay >= 3;
+    }
+  }
+  EXPECT_GT(delay3plus, 100u);
+}
+
+TEST(BalanceTest, AutomaticSweepKeepsAtMost16WithdrawalsPerBlock) {
+  FakeClock clock;
+  auto sim = MakeAt(Options2(5000, 2), clock, 100);
+  simdjson::dom::parser parser;
+  size_t total = 0;
+  for (Slot s = 1; s <= 100; ++s) {
+    ApiResponse r = sim->Get("/eth/v2/beacon/blocks/" + std::to_string(s), {});
+    ASSERT_EQ(r.status, 200);
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(r.Body()).get(doc), simdjson::SUCCESS);
+    const size_t w =
+        Arr(Field(Field(Field(Field(doc, "data"), "message"), "body"), "execution_payload"),
+            "withdrawals")
+            .size();
+    EXPECT_LE(w, 16u);
+    total += w;
+  }
+  // K = ceil(5000 / 512) = 10 epochs: period 320 slots, ~15.6 validators per slot, all with a
+  // genesis excess over 32 ETH.
+  EXPECT_GT(total, 100u * 15);
+}
+
+}  // namespace
+}  // namespace stakewatch::sim

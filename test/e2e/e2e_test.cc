@@ -337,6 +337,40 @@ TEST_F(Stack, BackfillLimitSkipsTheOldestEpochs) {
   CheckAgainstGroundTruth(m, first_epoch, last_epoch);
 }
 
+// Validators configured by pubkey are looked up at the head state and monitored; a key that is
+// not (yet) deposited stays pending without harming the rest.
+TEST_F(Stack, PubkeysAreResolvedToIndices) {
+  sw_->Stop();
+  auto hex = [](const sim::Pubkey& key) {
+    std::string out = "0x";
+    for (uint8_t b : key) out += absl::StrFormat("%02x", b);
+    return out;
+  };
+  std::string keys;
+  for (uint64_t v = 0; v < 5; ++v) {
+    absl::StrAppend(&keys, "\"", hex(sim::ChainSimulator::ValidatorPubkey(v)), "\", ");
+  }
+  absl::StrAppend(&keys, "\"", hex(sim::ChainSimulator::ValidatorPubkey(kValidators + 7)), "\"");
+  const std::string config = absl::StrCat(
+      "storage:\n  path: ", dir_, "/state-keys\n",
+      "beacon:\n  nodes: [\"http://127.0.0.1:", sim_port_, "\"]\n  poll_interval: 50ms\n",
+      "validators:\n  groups:\n", "    - name: bykey\n      pubkeys: [", keys, "]\n",
+      "    - name: rest\n", "      indices: [\"5-", kValidators - 1, "\"]\n");
+  ASSERT_TRUE(testing::WriteFile(dir_ + "/stakewatch.yml", config).ok());
+  StartStakewatch("keys", "info");
+  auto resolved = sw_->WaitForOutput("msg=\"resolved validator pubkeys\"", absl::Seconds(30));
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(LogField(*resolved, "resolved"), "5");
+  EXPECT_EQ(LogField(*resolved, "pending"), "1");
+  std::map<std::string, double> m = ProcessEpochsThenFreeze(2);
+  const double processed = m["stakewatch_epochs_processed_total"];
+  ASSERT_GE(processed, 2);
+  EXPECT_EQ(m["stakewatch_monitored_validators"], kValidators);
+  EXPECT_EQ(m["eth_validator_group_attestation_duties_total{group=\"bykey\"}"], 5 * processed);
+  EXPECT_EQ(m["eth_validator_group_attestation_duties_total{group=\"rest\"}"],
+            (kValidators - 5) * processed);
+}
+
 TEST_F(Stack, ServesOpenMetricsAndGzipWhenAsked) {
   ProcessEpochsThenFreeze(1);
   auto r = HttpGet("127.0.0.1", sw_port_, "/metrics",
