@@ -3,6 +3,8 @@
 // values independently).
 #pragma once
 
+#include <optional>
+
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -46,6 +48,37 @@ enum Tag : uint64_t {
 };
 
 // SplitMix64 finalizer: a bijective 64-bit mixer.
+// Parses an unsigned decimal (no sign, at most 20 digits, no overflow): ids and query values.
+inline std::optional<uint64_t> ParseDecimal(std::string_view s) {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+// Parses "0x" followed by exactly 2*n hex digits into out[0..n).
+inline bool Unhex(std::string_view s, uint8_t* out, size_t n) {
+  if (s.size() != 2 + 2 * n || s[0] != '0' || s[1] != 'x') return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const int hi = nibble(s[2 + 2 * i]);
+    const int lo = nibble(s[3 + 2 * i]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return true;
+}
+
 inline uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;

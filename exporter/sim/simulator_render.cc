@@ -19,36 +19,14 @@ using internal::AppendQuotedU64;
 using internal::AppendU64;
 using internal::FillBytes;
 using internal::Hash;
+using internal::ParseDecimal;
+using internal::Unhex;
 
 namespace {
 
-std::optional<uint64_t> ParseDecimal(std::string_view s) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
 std::optional<Root> ParseRoot(std::string_view s) {
-  if (s.size() != 66 || s[0] != '0' || s[1] != 'x') return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   Root r{};
-  for (size_t i = 0; i < 32; ++i) {
-    const int hi = nibble(s[2 + 2 * i]);
-    const int lo = nibble(s[3 + 2 * i]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    r[i] = static_cast<uint8_t>(hi * 16 + lo);
-  }
+  if (!Unhex(s, r.data(), r.size())) return std::nullopt;
   return r;
 }
 

@@ -27,35 +27,6 @@ constexpr int64_t kTarget = 3435;
 constexpr int64_t kSource = 1849;
 constexpr size_t kMaxIds = 2'000'000;
 
-std::optional<uint64_t> ParseIndex(std::string_view s) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
-bool Unhex(std::string_view s, uint8_t* out, size_t n) {
-  if (s.size() != 2 + 2 * n || s[0] != '0' || s[1] != 'x') return false;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < n; ++i) {
-    const int hi = nibble(s[2 + 2 * i]);
-    const int lo = nibble(s[3 + 2 * i]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<uint8_t>(hi * 16 + lo);
-  }
-  return true;
-}
-
 std::string Safe(std::string_view s) {
   std::string out;
   for (char c : s.substr(0, 80)) {
@@ -90,7 +61,7 @@ std::string_view StatusGroup(std::string_view status) { return status.substr(0, 
 
 std::optional<ValidatorIndex> ChainSimulator::PubkeyIndex(std::string_view hex) const {
   Pubkey want{};
-  if (!Unhex(hex, want.data(), want.size())) return std::nullopt;
+  if (!internal::Unhex(hex, want.data(), want.size())) return std::nullopt;
   absl::MutexLock lock(&pubkey_mu_);
   if (pubkey_index_.empty()) {
     pubkey_index_.reserve(total_);
@@ -115,14 +86,14 @@ bool ChainSimulator::ResolveValidatorIds(const std::vector<std::string>& ids,
   for (const std::string& id : ids) {
     if (id.size() > 2 && id[0] == '0' && id[1] == 'x') {
       Pubkey pk{};
-      if (!Unhex(id, pk.data(), pk.size())) {
+      if (!internal::Unhex(id, pk.data(), pk.size())) {
         *error = Error(400, absl::StrCat("Invalid validator ID: ", Safe(id)));
         return false;
       }
       if (std::optional<ValidatorIndex> v = PubkeyIndex(id)) out->push_back(*v);
       continue;
     }
-    std::optional<uint64_t> v = ParseIndex(id);
+    std::optional<uint64_t> v = internal::ParseDecimal(id);
     if (!v) {
       *error = Error(400, absl::StrCat("Invalid validator ID: ", Safe(id)));
       return false;
@@ -212,7 +183,7 @@ ApiResponse ChainSimulator::GetValidators(std::string_view state_id,
 
 ApiResponse ChainSimulator::GetAttestationRewards(std::string_view epoch_str,
                                                   const std::vector<std::string>& ids) const {
-  std::optional<uint64_t> epoch = ParseIndex(epoch_str);
+  std::optional<uint64_t> epoch = internal::ParseDecimal(epoch_str);
   if (!epoch) return Error(400, absl::StrCat("Invalid epoch: ", Safe(epoch_str)));
   const Slot head = HeadSlot();
   if (*epoch > UINT64_MAX / spe_ - 2 || head < (*epoch + 2) * spe_) {
@@ -259,7 +230,7 @@ ApiResponse ChainSimulator::GetAttestationRewards(std::string_view epoch_str,
 
 ApiResponse ChainSimulator::GetLiveness(std::string_view epoch_str,
                                         const std::vector<std::string>& ids) const {
-  std::optional<uint64_t> epoch = ParseIndex(epoch_str);
+  std::optional<uint64_t> epoch = internal::ParseDecimal(epoch_str);
   if (!epoch) return Error(400, absl::StrCat("Invalid epoch: ", Safe(epoch_str)));
   const Slot head = HeadSlot();
   const Epoch current = head / spe_;
@@ -307,7 +278,7 @@ ApiResponse ChainSimulator::GetSyncCommittees(std::string_view state_id,
   const Epoch state_epoch = *slot / spe_;
   Epoch epoch = state_epoch;
   if (auto it = query.find("epoch"); it != query.end()) {
-    std::optional<uint64_t> v = ParseIndex(it->second);
+    std::optional<uint64_t> v = internal::ParseDecimal(it->second);
     if (!v) return Error(400, absl::StrCat("Invalid epoch: ", Safe(it->second)));
     if (*v / 256 > state_epoch / 256 + 1 || *v / 256 + 1 < state_epoch / 256) {
       return Error(400, absl::StrCat("Epoch ", *v, " is outside the sync committee periods of",
