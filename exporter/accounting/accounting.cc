@@ -206,6 +206,24 @@ absl::Status AccountEpochInto(const EpochInput& input, const MonitoredSet& monit
   return absl::OkStatus();
 }
 
+AttestationRewardResult AttestationRewardFromRows(const beacon::TotalAttestationReward& t,
+                                                  const beacon::IdealAttestationReward& i) {
+  AttestationRewardResult r;
+  r.head = t.head;
+  r.target = t.target;
+  r.source = t.source;
+  r.inactivity = t.inactivity;
+  r.ideal_head = i.head;
+  r.ideal_target = i.target;
+  r.ideal_source = i.source;
+  r.ideal_inactivity = i.inactivity;
+  r.reward = r.head + r.target + r.source + r.inactivity;
+  r.ideal_reward = r.ideal_head + r.ideal_target + r.ideal_source + r.ideal_inactivity;
+  r.effectiveness =
+      r.ideal_reward == 0 ? 0 : static_cast<double>(r.reward) / static_cast<double>(r.ideal_reward);
+  return r;
+}
+
 absl::StatusOr<AttestationRewardResult> AttestationReward(const beacon::AttestationRewards& rewards,
                                                           ValidatorIndex validator,
                                                           beacon::Gwei effective_balance) {
@@ -230,20 +248,7 @@ absl::StatusOr<AttestationRewardResult> AttestationReward(const beacon::Attestat
     return absl::NotFoundError(
         absl::StrCat("no ideal attestation reward for effective balance ", effective_balance));
   }
-  AttestationRewardResult r;
-  r.head = total->head;
-  r.target = total->target;
-  r.source = total->source;
-  r.inactivity = total->inactivity;
-  r.ideal_head = ideal->head;
-  r.ideal_target = ideal->target;
-  r.ideal_source = ideal->source;
-  r.ideal_inactivity = ideal->inactivity;
-  r.reward = r.head + r.target + r.source + r.inactivity;
-  r.ideal_reward = r.ideal_head + r.ideal_target + r.ideal_source + r.ideal_inactivity;
-  r.effectiveness =
-      r.ideal_reward == 0 ? 0 : static_cast<double>(r.reward) / static_cast<double>(r.ideal_reward);
-  return r;
+  return AttestationRewardFromRows(*total, *ideal);
 }
 
 }  // namespace stakewatch::accounting

@@ -159,6 +159,9 @@ struct AttestationRewardResult {
 
 // Looks up `validator` in rewards.total_rewards and the ideal row whose effective_balance equals
 // `effective_balance`. NotFound if either is absent.
+// The same from the two rows themselves (callers with many validators index the rows once).
+AttestationRewardResult AttestationRewardFromRows(const beacon::TotalAttestationReward& total,
+                                                  const beacon::IdealAttestationReward& ideal);
 absl::StatusOr<AttestationRewardResult> AttestationReward(const beacon::AttestationRewards& rewards,
                                                           ValidatorIndex validator,
                                                           beacon::Gwei effective_balance);

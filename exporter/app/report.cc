@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -438,19 +439,26 @@ absl::Status RunReport(beacon::BeaconClient* client, const ReportRequest& reques
         if (auto it = sync_results->find(v); it != sync_results->end()) r.sync = it->second;
       }
     }
+    // Reward rows indexed once (a linear search per validator would be quadratic).
+    absl::flat_hash_map<ValidatorIndex, const beacon::TotalAttestationReward*> total_of;
+    absl::flat_hash_map<beacon::Gwei, const beacon::IdealAttestationReward*> ideal_of;
+    if (rewards.ok()) {
+      for (const auto& t : rewards->total_rewards) total_of.emplace(t.validator_index, &t);
+      for (const auto& i : rewards->ideal_rewards) ideal_of.emplace(i.effective_balance, &i);
+    }
     for (const accounting::AttestationResult& a : result->attestations) {
       Row& r = rows[a.validator];
       r.attestation = a;
-      if (rewards.ok() && at_start) {
-        if (auto it = at_start->find(a.validator); it != at_start->end()) {
-          absl::StatusOr<accounting::AttestationRewardResult> rr =
-              accounting::AttestationReward(*rewards, a.validator, it->second.effective_balance);
-          if (rr.ok()) {
-            r.reward = rr->reward;
-            r.ideal_reward = rr->ideal_reward;
-          }
-        }
-      }
+      if (!rewards.ok() || !at_start) continue;
+      auto info = at_start->find(a.validator);
+      if (info == at_start->end()) continue;
+      auto total = total_of.find(a.validator);
+      auto ideal = ideal_of.find(info->second.effective_balance);
+      if (total == total_of.end() || ideal == ideal_of.end()) continue;
+      const accounting::AttestationRewardResult rr =
+          accounting::AttestationRewardFromRows(*total->second, *ideal->second);
+      r.reward = rr.reward;
+      r.ideal_reward = rr.ideal_reward;
     }
     for (const accounting::ProposalResult& p : result->proposals) {
       rows[p.validator].proposals.push_back(p);
