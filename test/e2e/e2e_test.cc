@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -18,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "sim/options.h"
 #include "sim/simulator.h"
 #include "support/process.h"
@@ -369,6 +371,39 @@ TEST_F(Stack, PubkeysAreResolvedToIndices) {
   EXPECT_EQ(m["eth_validator_group_attestation_duties_total{group=\"bykey\"}"], 5 * processed);
   EXPECT_EQ(m["eth_validator_group_attestation_duties_total{group=\"rest\"}"],
             (kValidators - 5) * processed);
+}
+
+// A lying first node (truncated JSON on every route) is skipped: stakewatch fails over to the
+// simulator, says why in a metric, and its numbers still equal the ground truth.
+TEST_F(Stack, LyingNodeIsSkippedAndCounted) {
+  sw_->Stop();
+  httplib::Server liar;
+  liar.Get(".*", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"data\":{\"head_slot\":\"12", "application/json");
+  });
+  const int liar_port = liar.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(liar_port, 0);
+  std::thread serving([&] { liar.listen_after_bind(); });
+  auto config = testing::ReadFile(dir_ + "/stakewatch.yml");
+  ASSERT_TRUE(config.ok());
+  const std::string nodes = "  nodes: [";
+  config->replace(config->find(nodes), nodes.size(),
+                  absl::StrCat(nodes, "\"http://127.0.0.1:", liar_port, "\", "));
+  ASSERT_TRUE(testing::WriteFile(dir_ + "/stakewatch.yml", *config).ok());
+  StartStakewatch("liar", "info");
+  std::map<std::string, double> m = ProcessEpochsThenFreeze(2);
+  liar.stop();
+  serving.join();
+  const double processed = m["stakewatch_epochs_processed_total"];
+  ASSERT_GE(processed, 2);
+  const std::string liar_node = absl::StrCat("http://127.0.0.1:", liar_port);
+  EXPECT_GT(m["eth_beacon_node_request_errors_total{node=\"" + liar_node + "\",reason=\"decode\"}"],
+            0);
+  EXPECT_EQ(m["eth_beacon_node_up{node=\"" + liar_node + "\"}"], 0);
+  EXPECT_EQ(
+      m["eth_beacon_node_active{node=\"http://127.0.0.1:" + std::to_string(sim_port_) + "\"}"], 1);
+  const uint64_t last = static_cast<uint64_t>(m["stakewatch_last_processed_epoch"]);
+  CheckAgainstGroundTruth(m, last - static_cast<uint64_t>(processed) + 1, last);
 }
 
 TEST_F(Stack, ServesOpenMetricsAndGzipWhenAsked) {
