@@ -4,6 +4,9 @@
 //       32 slots x 64 committees (the spec's compute_committee slicing, ~537 members each),
 //       decimal-string indices in a deterministic shuffled order.
 //   (2) A real Electra block (test/testdata/beacon/ream/slot_8084249.json, ~400 KB).
+//   (3) A mainnet-sized validator_balances response generated in memory: 1,100,000 rows
+//       {"index":"i","balance":"b"} (~50 MB), balances of 11 digits (~32 ETH) with one in 64 at
+//       13 digits (consolidated, up to 2048 ETH), as POST .../validator_balances with [] returns.
 //
 // Baseline: one simdjson on-demand pass over the same padded bytes that visits every value and
 // reads every string (counting them), with a reused parser (like the decoders' per-thread one)
@@ -68,6 +71,26 @@ std::string MakeCommitteesResponse() {
   return out;
 }
 
+// The validator_balances response for every validator.
+std::string MakeBalancesResponse() {
+  std::string out = R"({"execution_optimistic":false,"finalized":true,"data":[)";
+  out.reserve(52 << 20);
+  uint64_t seed = 7;
+  for (uint64_t i = 0; i < kValidators; ++i) {
+    const uint64_t r = SplitMix64(&seed);
+    const uint64_t balance = (r % 64 == 0) ? 1'000'000'000'000 + r % 1'000'000'000'000
+                                           : 31'000'000'000 + r % 2'000'000'000;
+    if (i > 0) out += ',';
+    out += "{\"index\":\"";
+    out += std::to_string(i);
+    out += "\",\"balance\":\"";
+    out += std::to_string(balance);
+    out += "\"}";
+  }
+  out += "]}";
+  return out;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -89,6 +112,15 @@ std::string& BlockBody() {
   static std::string* body = [] {
     auto* s = new std::string(
         ReadFile(STAKEWATCH_SOURCE_DIR "/test/testdata/beacon/ream/slot_8084249.json"));
+    PaddedBody::Of(s);
+    return s;
+  }();
+  return *body;
+}
+
+std::string& BalancesBody() {
+  static std::string* body = [] {
+    auto* s = new std::string(MakeBalancesResponse());
     PaddedBody::Of(s);
     return s;
   }();
@@ -234,6 +266,59 @@ BENCHMARK(BM_ElectraBlock_SimdjsonCountStrings)
     ->Arg(1)
     ->Arg(0)
     ->Unit(benchmark::kMicrosecond);
+
+void BM_ValidatorBalances_Decode_Padded(benchmark::State& state) {
+  std::string& body = BalancesBody();
+  size_t rows = 0;
+  for (auto _ : state) {
+    auto b = DecodeValidatorBalances(PaddedBody::Of(&body));
+    if (!b.ok()) {
+      state.SkipWithError(std::string(b.status().message()).c_str());
+      return;
+    }
+    rows = b->size();
+    benchmark::DoNotOptimize(b);
+  }
+  if (rows != kValidators) state.SkipWithError("wrong row count");
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+  state.counters["rows"] = double(rows);
+  state.counters["MB"] = double(body.size()) / 1e6;
+}
+BENCHMARK(BM_ValidatorBalances_Decode_Padded)->Unit(benchmark::kMillisecond);
+
+// The std::string_view overload: bodies over 16 MB get a fresh padded copy per call.
+void BM_ValidatorBalances_Decode_Copy(benchmark::State& state) {
+  const std::string& body = BalancesBody();
+  for (auto _ : state) {
+    auto b = DecodeValidatorBalances(std::string_view(body));
+    if (!b.ok()) {
+      state.SkipWithError(std::string(b.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(b);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+}
+BENCHMARK(BM_ValidatorBalances_Decode_Copy)->Unit(benchmark::kMillisecond);
+
+void BM_ValidatorBalances_SimdjsonCountStrings(benchmark::State& state) {
+  const std::string& body = BalancesBody();
+  uint64_t count = 0;
+  od::parser reused;
+  for (auto _ : state) {
+    od::parser fresh;
+    count = CountStringsInBody(body, state.range(0) ? reused : fresh);
+    benchmark::DoNotOptimize(count);
+  }
+  if (count != 2 * kValidators) state.SkipWithError("baseline miscounted");
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+  state.counters["strings"] = double(count);
+}
+BENCHMARK(BM_ValidatorBalances_SimdjsonCountStrings)
+    ->ArgName("reuse_parser")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace stakewatch::beacon

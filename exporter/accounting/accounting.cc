@@ -196,14 +196,39 @@ absl::Status AccountEpochInto(const EpochInput& input, const MonitoredSet& monit
     p.group = group;
     p.slot = duty.slot;
     const beacon::Block* block = blocks.at(duty.slot);
-    p.outcome = (block != nullptr && block->proposer_index == duty.validator_index)
-                    ? ProposalOutcome::kProposed
-                    : ProposalOutcome::kMissed;
+    if (block != nullptr && block->proposer_index == duty.validator_index) {
+      p.outcome = ProposalOutcome::kProposed;
+      if (block->execution_payload.has_value()) {
+        p.fee_recipient = block->execution_payload->fee_recipient;
+        p.execution_block_number = block->execution_payload->block_number;
+      }
+    } else {
+      p.outcome = ProposalOutcome::kMissed;
+      if (input.orphaned_headers != nullptr) {
+        for (const beacon::BlockHeader& h : *input.orphaned_headers) {
+          if (!h.canonical && h.slot == duty.slot && h.proposer_index == duty.validator_index) {
+            p.outcome = ProposalOutcome::kOrphaned;
+          }
+        }
+      }
+    }
     result.proposals.push_back(p);
   }
   std::sort(result.proposals.begin(), result.proposals.end(),
             [](const ProposalResult& a, const ProposalResult& b) { return a.slot < b.slot; });
   return absl::OkStatus();
+}
+
+std::string_view ProposalOutcomeName(ProposalOutcome outcome) {
+  switch (outcome) {
+    case ProposalOutcome::kProposed:
+      return "proposed";
+    case ProposalOutcome::kMissed:
+      return "missed";
+    case ProposalOutcome::kOrphaned:
+      return "orphaned";
+  }
+  return "missed";
 }
 
 AttestationRewardResult AttestationRewardFromRows(const beacon::TotalAttestationReward& t,

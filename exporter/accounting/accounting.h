@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -59,8 +60,12 @@ class MonitoredSet {
 
 enum class ProposalOutcome {
   kProposed,  // a canonical block at the duty slot by the duty's proposer
-  kMissed,    // no canonical block at the duty slot (or one by another proposer)
+  kMissed,    // no canonical block at the duty slot (or one by another proposer), none seen
+  kOrphaned,  // no canonical block by the proposer, but a non-canonical one by it was seen
 };
+
+// "proposed", "missed" or "orphaned".
+std::string_view ProposalOutcomeName(ProposalOutcome outcome);
 
 // Outcome of one monitored validator's attestation duty in an epoch.
 struct AttestationResult {
@@ -103,6 +108,10 @@ struct ProposalResult {
   int32_t group = 0;
   Slot slot = 0;
   ProposalOutcome outcome = ProposalOutcome::kMissed;
+  // Proposed only: the execution payload's fee recipient (nullopt before Bellatrix) and the
+  // execution block number.
+  std::optional<beacon::Address> fee_recipient;
+  uint64_t execution_block_number = 0;
 };
 
 // Inputs for one epoch. Pointers are borrowed for the duration of the AccountEpoch call.
@@ -117,6 +126,10 @@ struct EpochInput {
   const std::map<Slot, const beacon::Block*>* blocks = nullptr;
   // Proposer duties of `epoch`.
   const beacon::ProposerDuties* proposer_duties = nullptr;
+  // Optional: non-canonical block headers the node knows at slots of `epoch` (from
+  // /eth/v1/beacon/headers?slot=N). A duty whose slot has no canonical block by its proposer but
+  // such a header by it is kOrphaned rather than kMissed. Canonical headers here are ignored.
+  const std::vector<beacon::BlockHeader>* orphaned_headers = nullptr;
 };
 
 struct EpochResult {

@@ -74,6 +74,7 @@ struct Fixture {
       block_storage[s] = b;
     }
   }
+  std::vector<beacon::BlockHeader> orphaned;
   void MakeEmpty(Slot s) { block_storage.erase(s); }
   Block& At(Slot s) { return block_storage.at(s); }
   // Root of the block at slot s in this test chain: 32 bytes of value s.
@@ -99,6 +100,7 @@ struct Fixture {
     in.committees = &committees;
     in.blocks = &blocks;
     in.proposer_duties = &duties;
+    in.orphaned_headers = &orphaned;
     return AccountEpoch(in, monitored);
   }
 };
@@ -238,6 +240,46 @@ TEST(AccountingTest, Proposals) {
   EXPECT_EQ(r->proposals[1].outcome, ProposalOutcome::kMissed);
   EXPECT_EQ(r->proposals[2].validator, 9u);
   EXPECT_EQ(r->proposals[2].outcome, ProposalOutcome::kMissed);
+}
+
+TEST(AccountingTest, OrphanedProposals) {
+  Fixture f;
+  f.monitored.Add(7, 0);
+  f.monitored.Add(8, 0);
+  f.monitored.Add(9, 0);
+  f.duties.duties = {{{}, 7, 40}, {{}, 8, 41}, {{}, 9, 42}};
+  f.At(40).proposer_index = 7;
+  f.At(40).execution_payload.emplace();
+  f.At(40).execution_payload->fee_recipient.fill(0xfe);
+  f.At(40).execution_payload->block_number = 777;
+  // Slot 41: empty on the canonical chain, but 8's block was seen there and orphaned.
+  f.MakeEmpty(41);
+  beacon::BlockHeader orphan;
+  orphan.slot = 41;
+  orphan.proposer_index = 8;
+  orphan.canonical = false;
+  // Slot 42: empty; the only block seen there is by another validator (not 9's orphan), and a
+  // canonical header by 9 in the list must not count either.
+  f.MakeEmpty(42);
+  beacon::BlockHeader other = orphan;
+  other.slot = 42;
+  other.proposer_index = 1234;
+  beacon::BlockHeader canonical_claim = orphan;
+  canonical_claim.slot = 42;
+  canonical_claim.proposer_index = 9;
+  canonical_claim.canonical = true;
+  f.orphaned = {orphan, other, canonical_claim};
+  auto r = f.Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->proposals.size(), 3u);
+  EXPECT_EQ(r->proposals[0].outcome, ProposalOutcome::kProposed);
+  ASSERT_TRUE(r->proposals[0].fee_recipient.has_value());
+  EXPECT_EQ((*r->proposals[0].fee_recipient)[19], 0xfe);
+  EXPECT_EQ(r->proposals[0].execution_block_number, 777u);
+  EXPECT_EQ(r->proposals[1].outcome, ProposalOutcome::kOrphaned);
+  EXPECT_FALSE(r->proposals[1].fee_recipient.has_value());
+  EXPECT_EQ(r->proposals[2].outcome, ProposalOutcome::kMissed);
+  EXPECT_EQ(ProposalOutcomeName(ProposalOutcome::kOrphaned), "orphaned");
 }
 
 TEST(AccountingTest, BitLengthMismatchIsAnError) {

@@ -9,9 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "app/beacon_node_metrics.h"
 #include "app/progress.h"
+#include "beacon/decode.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "events/stream.h"
+#include "execution/client.h"
 #include "exposition/http_format.h"
 
 namespace stakewatch::app {
@@ -58,20 +61,44 @@ absl::Status Daemon::Init() {
     GroupInfo info{group.name, {}};
     for (const auto& [k, v] : group.labels) info.labels.emplace_back(k, v);
     groups.push_back(std::move(info));
+    std::optional<beacon::Address> fee_recipient;
+    if (!group.fee_recipient.empty()) {
+      fee_recipient.emplace();
+      if (!beacon::ParseHexFixed(group.fee_recipient, &*fee_recipient)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("group ", group.name, ": bad fee_recipient ", group.fee_recipient));
+      }
+    }
+    group_fee_recipients_.push_back(fee_recipient);
     for (uint64_t index : group.indices) {
       monitored_.Add(index, static_cast<int32_t>(g));
       validators.emplace_back(index, static_cast<int32_t>(g));
+      monitored_list_.push_back(index);
     }
     for (const std::string& pubkey : group.pubkeys) {
       pending_pubkeys_.emplace_back(pubkey, static_cast<int32_t>(g));
     }
   }
+  std::sort(monitored_list_.begin(), monitored_list_.end());
   self_metrics_->SetMonitoredValidators(static_cast<double>(monitored_.size()));
-  ASSIGN_OR_RETURN(
-      validator_metrics_,
-      ValidatorMetrics::Create(&store_, groups, validators,
-                               PerValidatorOptions{cfg.validators.per_validator_metrics,
-                                                   cfg.validators.per_validator_limit}));
+
+  beacon::HttplibTransportOptions el_options;
+  el_options.read_timeout = cfg.execution.timeout;
+  if (!cfg.execution.endpoint.empty()) {
+    ASSIGN_OR_RETURN(execution_,
+                     execution::ExecutionClient::Create(cfg.execution.endpoint, el_options));
+  }
+  for (const std::string& url : cfg.execution.relays) {
+    ASSIGN_OR_RETURN(std::unique_ptr<execution::RelayClient> relay,
+                     execution::RelayClient::Create(url, el_options));
+    relay_names_.push_back(relay->name());
+    relays_.push_back(std::move(relay));
+  }
+  ASSIGN_OR_RETURN(validator_metrics_, ValidatorMetrics::Create(
+                                           &store_, groups, validators,
+                                           PerValidatorOptions{cfg.validators.per_validator_metrics,
+                                                               cfg.validators.per_validator_limit},
+                                           relay_names_));
 
   if (!cfg.beacon.nodes.empty()) {
     std::vector<beacon::NodeSpec> specs;
@@ -167,7 +194,9 @@ void Daemon::Stop() {
   if (stopped_) return;
   stopped_ = true;
   if (!stop_.HasBeenNotified()) stop_.Notify();
+  Wake();
   if (poll_thread_.joinable()) poll_thread_.join();
+  if (event_stream_ != nullptr) event_stream_->Stop();
   for (auto& s : servers_) s->stop();
   for (auto& t : server_threads_) {
     if (t.joinable()) t.join();
@@ -183,6 +212,7 @@ void Daemon::PollLoop() {
         spec.ok() ? client_->GetGenesis() : absl::StatusOr<beacon::Genesis>(spec.status());
     if (!genesis.ok()) spec = genesis.status();
     if (spec.ok()) {
+      spec_ = *spec;
       genesis_time_ = genesis->genesis_time;
       slots_per_epoch_ = spec->slots_per_epoch;
       poll_interval_ = options_.config.beacon.poll_interval > absl::ZeroDuration()
@@ -195,6 +225,8 @@ void Daemon::PollLoop() {
     backoff = std::min(backoff * 2, absl::Seconds(30));
   }
   processor_ = std::make_unique<EpochProcessor>(client_.get(), slots_per_epoch_);
+  enricher_ = std::make_unique<EpochEnricher>(client_.get(), spec_, group_fee_recipients_);
+  if (options_.config.beacon.events) StartEventStream();
   const std::string& dir = options_.config.storage.path;
   absl::StatusOr<std::optional<Progress>> progress = LoadProgress(dir);
   if (!progress.ok()) {
@@ -209,8 +241,50 @@ void Daemon::PollLoop() {
   }
   while (!stop_.HasBeenNotified()) {
     Tick();
-    stop_.WaitForNotificationWithTimeout(poll_interval_);
+    absl::MutexLock lock(&wake_mu_);
+    wake_mu_.AwaitWithTimeout(absl::Condition(&wake_), poll_interval_);
+    wake_ = false;
   }
+}
+
+void Daemon::Wake() {
+  absl::MutexLock lock(&wake_mu_);
+  wake_ = true;
+}
+
+void Daemon::StartEventStream() {
+  // The stream follows the first configured node; polling covers the others and any outage.
+  events::EventStreamOptions eo;
+  eo.connect_timeout = options_.config.beacon.connect_timeout;
+  eo.idle_timeout = std::max(absl::Seconds(60), 5 * poll_interval_);
+  absl::StatusOr<std::unique_ptr<events::EventStream>> stream = events::EventStream::Start(
+      options_.config.beacon.nodes.front(), eo,
+      [this](const events::Event& e) {
+        self_metrics_->EventReceived(events::kTopicNames[e.index()]);
+        if (std::holds_alternative<events::ChainReorgEvent>(e)) {
+          const auto& reorg = std::get<events::ChainReorgEvent>(e);
+          LogInfo("chain reorg",
+                  {{"slot", absl::StrCat(reorg.slot)}, {"depth", absl::StrCat(reorg.depth)}});
+          self_metrics_->ReorgSeen("events");
+          reorg_pending_.store(true);
+        }
+        if (!std::holds_alternative<events::BlockEvent>(e)) Wake();
+      },
+      [this](bool connected, const absl::Status& why) {
+        self_metrics_->SetEventStreamConnected(connected);
+        if (connected) {
+          LogInfo("event stream connected", {});
+        } else if (!why.ok() && !absl::IsCancelled(why)) {
+          LogDebug("event stream down; polling", {{"err", ToStd(why.message())}});
+        }
+        Wake();  // after a reconnect, catch up through REST at once
+      });
+  if (!stream.ok()) {
+    LogWarn("cannot follow the event stream; polling only",
+            {{"err", ToStd(stream.status().message())}});
+    return;
+  }
+  event_stream_ = *std::move(stream);
 }
 
 void Daemon::ResolvePubkeys() {
@@ -240,7 +314,13 @@ void Daemon::ResolvePubkeys() {
       if (it == index_of.end()) {
         still_pending.push_back(pending_pubkeys_[i]);
       } else {
+        if (!monitored_.Contains(it->second)) {
+          monitored_list_.insert(
+              std::lower_bound(monitored_list_.begin(), monitored_list_.end(), it->second),
+              it->second);
+        }
         monitored_.Add(it->second, pending_pubkeys_[i].second);
+        validator_metrics_->AddValidator(it->second, pending_pubkeys_[i].second);
         ++resolved;
       }
     }
@@ -272,13 +352,39 @@ void Daemon::Tick() {
     last_resolve_epoch_ = head_slot / spe;  // at most once per epoch
     ResolvePubkeys();
   }
+  CheckReorgByPolling(**head);
+  if (head_slot / spe >= 1 && last_liveness_epoch_ != head_slot / spe - 1) {
+    last_liveness_epoch_ = head_slot / spe - 1;
+    CheckLiveness(head_slot / spe - 1);
+  }
+
   // Epoch E is complete once the node's head is in epoch E+2: every slot that could include a
-  // vote for E (up to the last slot of E+1) is then settled in the node's view.
+  // vote for E (up to the last slot of E+1) is then in the node's view. It is final once the
+  // finalized checkpoint is at E+2 or later: then no block of E or E+1 can change.
   if (head_slot / spe < 2) return;
-  const beacon::Epoch latest = head_slot / spe - 2;
+  const beacon::Epoch latest_complete = head_slot / spe - 2;
+  std::optional<beacon::Epoch> latest_countable = latest_complete;
+  if (options_.config.beacon.count_finalized_only) {
+    absl::StatusOr<beacon::FinalityCheckpoints> finality = client_->GetFinalityCheckpoints("head");
+    if (!finality.ok()) {
+      LogWarn("cannot read finality; counting waits",
+              {{"err", ToStd(finality.status().message())}});
+      latest_countable.reset();
+    } else {
+      const beacon::Epoch finalized = finality->finalized.epoch;
+      self_metrics_->SetFinalizedEpoch(finalized);
+      if (finalized < 2) {
+        latest_countable.reset();
+      } else {
+        latest_countable = std::min(latest_complete, finalized - 2);
+      }
+    }
+  }
   if (!next_epoch_.has_value()) {
-    // First run: start at the latest complete epoch. After a restart: resume where we stopped,
-    // but catch up on at most max_backfill_epochs.
+    // First run: start at the latest countable epoch (or, before finality allows any, at the
+    // latest complete one). After a restart: resume where we stopped, but catch up on at most
+    // max_backfill_epochs.
+    const beacon::Epoch latest = latest_countable.value_or(latest_complete);
     next_epoch_ = latest;
     if (resume_epoch_.has_value()) {
       const uint64_t limit = options_.config.beacon.max_backfill_epochs;
@@ -291,25 +397,25 @@ void Daemon::Tick() {
       }
     }
   }
-  while (*next_epoch_ <= latest && !stop_.HasBeenNotified()) {
+  while (latest_countable.has_value() && *next_epoch_ <= *latest_countable &&
+         !stop_.HasBeenNotified()) {
     const absl::Time start = options_.clock->Now();
-    const absl::Status status = processor_->ProcessInto(*next_epoch_, monitored_, &epoch_result_);
+    const absl::Status status = CountEpoch(*next_epoch_);
     if (!status.ok()) {
       const bool data = absl::IsInvalidArgument(status) || absl::IsDataLoss(status);
       self_metrics_->EpochFailed(data ? "inconsistent_data" : "beacon_api");
       LogWarn("epoch processing failed; will retry",
               {{"epoch", absl::StrCat(*next_epoch_)}, {"err", ToStd(status.message())}});
       processor_->ClearCache();
+      final_watermark_ = 0;
       return;
     }
     const absl::Duration took = options_.clock->Now() - start;
-    const accounting::EpochResult& result = epoch_result_;
-    validator_metrics_->RecordEpoch(result);
     self_metrics_->EpochProcessed(*next_epoch_, took);
     ready_.store(true);
     LogDebug("epoch processed",
              {{"epoch", absl::StrCat(*next_epoch_)}, {"took", absl::FormatDuration(took)}});
-    if (options_.on_epoch) options_.on_epoch(result, took);
+    if (options_.on_epoch) options_.on_epoch(epoch_result_, took);
     ++*next_epoch_;
     if (absl::Status saved =
             SaveProgress(options_.config.storage.path, Progress{genesis_time_, *next_epoch_});
@@ -318,6 +424,153 @@ void Daemon::Tick() {
       LogWarn("cannot save progress", {{"err", ToStd(saved.message())}});
     }
   }
+  // The newest complete epoch not counted yet: provisional gauges, redone after a reorg.
+  if (!stop_.HasBeenNotified() && latest_complete >= *next_epoch_) {
+    const bool reorg = reorg_pending_.exchange(false);
+    if (reorg || provisional_epoch_ != latest_complete) {
+      if (reorg && provisional_epoch_ == latest_complete) self_metrics_->ProvisionalRecomputed();
+      ProcessProvisional(latest_complete);
+    }
+  }
+}
+
+void Daemon::CheckReorgByPolling(const beacon::BlockHeader& head) {
+  if (last_head_.has_value() && last_head_->first < head.slot) {
+    // The last head we saw must still be canonical at its slot, else the chain reorganised.
+    absl::StatusOr<std::optional<beacon::BlockHeader>> then =
+        client_->GetHeader(absl::StrCat(last_head_->first));
+    if (then.ok() && (!then->has_value() || (*then)->root != last_head_->second)) {
+      LogInfo("chain reorg noticed by polling", {{"slot", absl::StrCat(last_head_->first)}});
+      self_metrics_->ReorgSeen("polling");
+      reorg_pending_.store(true);
+    }
+  }
+  if (!last_head_.has_value() || last_head_->first != head.slot ||
+      last_head_->second != head.root) {
+    last_head_ = std::make_pair(head.slot, head.root);
+  }
+  if (reorg_pending_.load()) {
+    // Blocks read before the reorg may be gone from the chain; final ones cannot.
+    processor_->Forget(final_watermark_, UINT64_MAX);
+  }
+}
+
+void Daemon::ProcessProvisional(beacon::Epoch epoch) {
+  const beacon::Slot start = epoch * slots_per_epoch_;
+  processor_->Forget(std::max(start, final_watermark_), UINT64_MAX);
+  absl::Status status = processor_->ProcessInto(epoch, monitored_, &provisional_result_);
+  if (!status.ok()) {
+    LogDebug("provisional accounting failed; will retry",
+             {{"epoch", absl::StrCat(epoch)}, {"err", ToStd(status.message())}});
+    return;
+  }
+  provisional_epoch_ = epoch;
+  DropSlashedDuties(enricher_->states(), &provisional_result_);
+  validator_metrics_->RecordProvisional(provisional_result_);
+  self_metrics_->SetProvisionalEpoch(epoch);
+}
+
+absl::Status Daemon::CountEpoch(beacon::Epoch epoch) {
+  const beacon::Slot start = epoch * slots_per_epoch_;
+  const beacon::Slot end = start + 2 * slots_per_epoch_;  // exclusive
+  // Blocks read before finality are read again; ones read after it are kept.
+  if (options_.config.beacon.count_finalized_only && final_watermark_ < end) {
+    processor_->Forget(std::max(start, final_watermark_), end - 1);
+  }
+  RETURN_IF_ERROR(processor_->ProcessInto(epoch, monitored_, &epoch_result_));
+  RETURN_IF_ERROR(enricher_->Enrich(epoch, monitored_, monitored_list_, processor_.get(),
+                                    epoch_result_, &report_));
+  if (options_.config.beacon.count_finalized_only) final_watermark_ = end;
+  DropSlashedDuties(enricher_->states(), &epoch_result_);
+  std::vector<ExecutionRecord> execution = ExecutionRewards(epoch_result_);
+  // A builder block pays the fee recipient in its last transaction; its payload's fee recipient
+  // is the builder's own. That is not a wrong fee recipient.
+  for (const ExecutionRecord& r : execution) {
+    if (r.paid_by_builder && r.proposal < report_.proposals.size()) {
+      report_.proposals[r.proposal].fee_recipient_ok = true;
+    }
+  }
+  for (const std::string& source : report_.missing) {
+    self_metrics_->SourceMissing(source);
+    LogWarn("source not available for epoch; counted without it",
+            {{"epoch", absl::StrCat(epoch)}, {"source", source}});
+  }
+  validator_metrics_->RecordEpoch(epoch_result_);
+  validator_metrics_->RecordReport(epoch_result_, report_, enricher_->states(), monitored_,
+                                   monitored_list_);
+  validator_metrics_->RecordExecution(execution);
+  return absl::OkStatus();
+}
+
+std::vector<ExecutionRecord> Daemon::ExecutionRewards(const accounting::EpochResult& result) {
+  std::vector<ExecutionRecord> out;
+  if (execution_ == nullptr) return out;
+  std::vector<execution::RelayClient*> relays;
+  for (const auto& r : relays_) relays.push_back(r.get());
+  for (size_t i = 0; i < result.proposals.size(); ++i) {
+    const accounting::ProposalResult& p = result.proposals[i];
+    if (p.outcome != accounting::ProposalOutcome::kProposed || !p.fee_recipient.has_value()) {
+      continue;
+    }
+    // The proposer's fee recipient: the group's configured one, else the payload's (then a
+    // builder block's payment to the proposer cannot be told from a transfer).
+    beacon::Address fee_recipient = *p.fee_recipient;
+    if (static_cast<size_t>(p.group) < group_fee_recipients_.size() &&
+        group_fee_recipients_[p.group].has_value()) {
+      fee_recipient = *group_fee_recipients_[p.group];
+    }
+    absl::StatusOr<execution::BlockExecutionRewards> r = execution::FetchBlockRewards(
+        execution_.get(), relays, p.execution_block_number, p.slot, fee_recipient);
+    if (!r.ok()) {
+      self_metrics_->SourceMissing("execution");
+      LogWarn("cannot read execution rewards",
+              {{"slot", absl::StrCat(p.slot)}, {"err", ToStd(r.status().message())}});
+      continue;
+    }
+    ExecutionRecord rec;
+    rec.group = p.group;
+    rec.proposal = i;
+    rec.paid_by_builder = !r->reward.coinbase_is_fee_recipient && r->reward.builder_payment > 0;
+    rec.relay_built = r->relay_delivered;
+    rec.to_fee_recipient_gwei = static_cast<double>(r->reward.to_fee_recipient) / 1e9;
+    for (size_t i = 0; i < r->relays.size(); ++i) {
+      if (!r->relays[i].status.ok()) self_metrics_->SourceMissing("relay");
+      if (r->relays[i].delivered_value.has_value()) {
+        rec.relay_values.emplace_back(i, static_cast<double>(*r->relays[i].delivered_value) / 1e9);
+      }
+    }
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+void Daemon::CheckLiveness(beacon::Epoch epoch) {
+  // Only validators that can be live: active ones (or not read yet).
+  std::vector<beacon::ValidatorIndex> ids;
+  const std::vector<ValidatorState>& states = enricher_->states();
+  for (beacon::ValidatorIndex v : monitored_list_) {
+    const ValidatorStatus st = v < states.size() ? states[v].status : ValidatorStatus::kUnknown;
+    if (st == ValidatorStatus::kUnknown || IsActiveStatus(st)) ids.push_back(v);
+  }
+  std::vector<std::pair<uint64_t, int32_t>> live, not_live;
+  constexpr size_t kChunk = 100000;
+  for (size_t begin = 0; begin < ids.size(); begin += kChunk) {
+    std::vector<beacon::ValidatorIndex> chunk(ids.begin() + begin,
+                                              ids.begin() + std::min(ids.size(), begin + kChunk));
+    absl::StatusOr<std::vector<beacon::ValidatorLiveness>> r = client_->GetLiveness(epoch, chunk);
+    if (!r.ok()) {
+      self_metrics_->SourceMissing("liveness");
+      LogDebug("liveness not available",
+               {{"epoch", absl::StrCat(epoch)}, {"err", ToStd(r.status().message())}});
+      return;
+    }
+    for (const beacon::ValidatorLiveness& l : *r) {
+      const int32_t g = monitored_.GroupOf(l.index);
+      if (g < 0) continue;
+      (l.is_live ? live : not_live).emplace_back(l.index, g);
+    }
+  }
+  validator_metrics_->RecordLiveness(live, not_live);
 }
 
 }  // namespace stakewatch::app

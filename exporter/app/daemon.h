@@ -23,6 +23,7 @@
 #include "absl/synchronization/notification.h"
 #include "accounting/accounting.h"
 #include "app/epoch_processor.h"
+#include "app/epoch_report.h"
 #include "app/self_metrics.h"
 #include "app/validator_metrics.h"
 #include "beacon/client.h"
@@ -33,6 +34,13 @@
 namespace httplib {
 class Server;
 }
+namespace stakewatch::events {
+class EventStream;
+}
+namespace stakewatch::execution {
+class ExecutionClient;
+class RelayClient;
+}  // namespace stakewatch::execution
 
 namespace stakewatch::app {
 
@@ -69,6 +77,19 @@ class Daemon {
   absl::Status Init();
   void PollLoop();
   void Tick();
+  // Counts epoch `epoch` (final): accounting, enrichment, execution rewards, counters, progress.
+  absl::Status CountEpoch(beacon::Epoch epoch);
+  // Accounts the newest complete epoch provisionally (gauges only).
+  void ProcessProvisional(beacon::Epoch epoch);
+  // Looks for a reorg by polling: is the last head we saw still canonical at its slot?
+  void CheckReorgByPolling(const beacon::BlockHeader& head);
+  // POST liveness for `epoch` (the early, gossip-based signal).
+  void CheckLiveness(beacon::Epoch epoch);
+  // Execution-layer rewards of the proposed blocks of a counted epoch.
+  std::vector<ExecutionRecord> ExecutionRewards(const accounting::EpochResult& result);
+  // Wakes the polling thread early (new head, reorg).
+  void Wake();
+  void StartEventStream();
   // Looks up pending pubkeys at the head state; found ones join monitored_ (group rollups only:
   // they get no per-validator series), the rest stay pending.
   void ResolvePubkeys();
@@ -81,8 +102,26 @@ class Daemon {
   std::unique_ptr<ValidatorMetrics> validator_metrics_;
   std::unique_ptr<beacon::BeaconClient> client_;  // null when no beacon node is configured
   accounting::MonitoredSet monitored_;
+  std::vector<beacon::ValidatorIndex> monitored_list_;  // ascending
+  std::vector<std::optional<beacon::Address>> group_fee_recipients_;
   std::unique_ptr<EpochProcessor> processor_;
+  std::unique_ptr<EpochEnricher> enricher_;
+  beacon::ChainSpec spec_;
   accounting::EpochResult epoch_result_;  // reused every epoch (its capacity is kept)
+  accounting::EpochResult provisional_result_;
+  EpochReport report_;
+  // Blocks below this slot in the processor's cache were read after they were finalized.
+  beacon::Slot final_watermark_ = 0;
+  std::optional<beacon::Epoch> provisional_epoch_;
+  std::optional<beacon::Epoch> last_liveness_epoch_;
+  std::optional<std::pair<beacon::Slot, beacon::Root>> last_head_;
+  std::atomic<bool> reorg_pending_{false};  // set by the event stream
+  absl::Mutex wake_mu_;
+  bool wake_ ABSL_GUARDED_BY(wake_mu_) = false;
+  std::unique_ptr<events::EventStream> event_stream_;
+  std::unique_ptr<execution::ExecutionClient> execution_;
+  std::vector<std::unique_ptr<execution::RelayClient>> relays_;
+  std::vector<std::string> relay_names_;
   uint64_t slots_per_epoch_ = 32;
   absl::Duration poll_interval_ = absl::Seconds(12);
   std::optional<beacon::Epoch> next_epoch_;

@@ -44,16 +44,23 @@ struct Row {
 };
 
 // The node does not serve this endpoint (or not for this state): report nulls, not a failure.
+// A state the node cannot serve (pruned, not reached) is not "not served": the range is out of
+// the node's reach and the report must fail rather than print nulls.
 bool NotServed(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kUnimplemented;
+  return (s.code() == absl::StatusCode::kNotFound && !beacon::IsStateUnavailable(s)) ||
+         s.code() == absl::StatusCode::kUnimplemented;
 }
 
 absl::Status WithContext(const absl::Status& s, std::string_view context) {
-  return absl::Status(s.code(), absl::StrCat(ToAbsl(context), ": ", s.message()));
+  absl::Status out(s.code(), absl::StrCat(ToAbsl(context), ": ", s.message()));
+  // Keep the payloads (e.g. the "state not available" mark).
+  s.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
 }
 
 std::string_view OutcomeName(accounting::ProposalOutcome o) {
-  return o == accounting::ProposalOutcome::kProposed ? "proposed" : "missed";
+  return accounting::ProposalOutcomeName(o);
 }
 
 // Shortest decimal that reads back as the same double (machine-readable outputs lose nothing).
@@ -417,6 +424,9 @@ absl::Status RunReport(beacon::BeaconClient* client, const ReportRequest& reques
     ASSIGN_OR_RETURN(auto at_end, ValidatorsAt(client, start + spe - 1, ids));
     absl::StatusOr<beacon::AttestationRewards> rewards =
         client->GetAttestationRewards(epoch, indices);
+    if (!rewards.ok() && beacon::IsStateUnavailable(rewards.status())) {
+      return WithContext(rewards.status(), absl::StrCat("epoch ", epoch, " rewards"));
+    }
     std::optional<std::map<ValidatorIndex, beacon::ValidatorInfo>> at_start;
     if (rewards.ok()) {
       ASSIGN_OR_RETURN(at_start, ValidatorsAt(client, start, ids));
@@ -448,6 +458,12 @@ absl::Status RunReport(beacon::BeaconClient* client, const ReportRequest& reques
     }
     for (const accounting::AttestationResult& a : result->attestations) {
       Row& r = rows[a.validator];
+      // A slashed validator has no duty stakewatch counts (see DropSlashedDuties).
+      if (at_end) {
+        if (auto it = at_end->find(a.validator); it != at_end->end() && it->second.slashed) {
+          continue;
+        }
+      }
       r.attestation = a;
       if (!rewards.ok() || !at_start) continue;
       auto info = at_start->find(a.validator);

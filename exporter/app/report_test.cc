@@ -5,12 +5,15 @@
 // output is parsed with simdjson's DOM API, independently of the report's writer.
 #include "app/report.h"
 
+#include <httplib.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_split.h"
@@ -130,12 +133,17 @@ TEST_F(ReportTest, JsonLinesMatchTheSimulatorsGroundTruth) {
       ASSERT_EQ(row["status"].get_string().get(status), simdjson::SUCCESS);
       EXPECT_EQ(status, t.status);
       // The validators endpoint at the epoch's last slot: the balance at the epoch's start less
-      // the withdrawals its blocks carried (rewards are applied at the epoch transition).
+      // the withdrawals its blocks carried (attestation rewards are applied at the epoch
+      // transition).
       uint64_t withdrawn = 0;
       for (const auto& [slot, w] : truth->withdrawals) {
         if (w.validator_index == v) withdrawn += w.amount;
       }
-      EXPECT_EQ(U64(row["balance_gwei"]), t.start_balance - withdrawn);
+      // Block and sync rewards are credited at their blocks' slots, after the withdrawals.
+      const int64_t expected_balance = static_cast<int64_t>(t.start_balance - withdrawn) +
+                                       static_cast<int64_t>(t.proposer_reward) + t.sync_reward;
+      EXPECT_EQ(U64(row["balance_gwei"]),
+                static_cast<uint64_t>(std::max<int64_t>(0, expected_balance)));
       if (t.sync_slots == 0) {
         EXPECT_TRUE(IsNull(row["sync_committee"]));
       } else {
@@ -147,7 +155,9 @@ TEST_F(ReportTest, JsonLinesMatchTheSimulatorsGroundTruth) {
       }
 
       simdjson::dom::element a = row["attestation"];
-      if (!t.active) {  // exited or not yet active: no duty, never "missed"
+      // Exited or not yet active: no duty, never "missed"; slashed (still active until its
+      // exit epoch): no duty counted either.
+      if (!t.active || t.status == "active_slashed") {
         EXPECT_TRUE(IsNull(a));
         ++inactive;
         continue;
@@ -228,6 +238,51 @@ TEST_F(ReportTest, IncompleteEpochFailsWithAClearMessage) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(), "epoch 4 is not complete yet (head slot 44)");
   EXPECT_EQ(out.str(), "");  // nothing fetched or written
+}
+
+// A node that pruned its states (it still serves blocks): the report must fail with the node's
+// reason, not print the range with null balances and rewards.
+TEST_F(ReportTest, PrunedStatesFailTheReport) {
+  httplib::Server pruned;
+  pruned.set_tcp_nodelay(true);
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    if (req.path.find("/states/") != std::string::npos ||
+        req.path.find("/rewards/") != std::string::npos) {
+      res.status = 404;
+      res.set_content("{\"code\":404,\"message\":\"NOT_FOUND: beacon state at slot 31\"}",
+                      "application/json");
+      return;
+    }
+    sim::QueryParams q(req.params.begin(), req.params.end());
+    sim::ApiResponse r =
+        req.method == "POST" ? sim_->Post(req.path, q, req.body) : sim_->Get(req.path, q);
+    res.status = r.status;
+    res.set_content(r.Body(), "application/json");
+  };
+  pruned.Get(R"(/eth/.*)", handler);
+  pruned.Post(R"(/eth/.*)", handler);
+  const int port = pruned.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread t([&] { pruned.listen_after_bind(); });
+  beacon::FailoverOptions fo;
+  fo.max_attempts = 1;
+  auto client = beacon::FailoverBeaconClient::FromUrls(
+      {{"pruned", absl::StrCat("http://127.0.0.1:", port)}}, fo, Clock::Real());
+  ASSERT_TRUE(client.ok()) << client.status();
+  ReportRequest request;
+  request.groups = {{"default", {1, 2}, {}}};
+  request.from_epoch = 1;
+  request.to_epoch = 1;
+  request.format = ReportFormat::kJson;
+  std::ostringstream out;
+  const absl::Status s = RunReport(client->get(), request, out);
+  client->reset();  // closes its keep-alive connection, so the server stops at once
+  pruned.stop();
+  t.join();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+  EXPECT_NE(s.message().find("not available on this node"), absl::string_view::npos) << s;
+  EXPECT_TRUE(beacon::IsStateUnavailable(s)) << s;
+  EXPECT_EQ(out.str(), "");
 }
 
 TEST_F(ReportTest, CsvAndTable) {

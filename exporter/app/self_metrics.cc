@@ -93,6 +93,52 @@ absl::StatusOr<SelfMetrics> SelfMetrics::Create(exposition::SeriesStore* store,
                        MetricType::kCounter,
                        {}}));
   m.progress_errors_->GetOrCreate({});
+  ASSIGN_OR_RETURN(m.finalized_epoch_,
+                   store->AddFamily(FamilyDesc{"stakewatch_finalized_epoch",
+                                               "The beacon node's finalized checkpoint epoch.",
+                                               MetricType::kGauge,
+                                               {}}));
+  ASSIGN_OR_RETURN(m.provisional_epoch_,
+                   store->AddFamily(FamilyDesc{
+                       "stakewatch_provisional_epoch",
+                       "Newest complete epoch whose results are provisional (the "
+                       "eth_validator_group_provisional_* gauges); counted once finalized.",
+                       MetricType::kGauge,
+                       {}}));
+  ASSIGN_OR_RETURN(m.reorgs_, store->AddFamily(FamilyDesc{"stakewatch_reorgs_total",
+                                                          "Chain reorganisations noticed, by how "
+                                                          "(events stream or polling).",
+                                                          MetricType::kCounter,
+                                                          {"via"}}));
+  for (std::string_view via : {"events", "polling"}) {
+    const std::string_view l[] = {via};
+    m.reorgs_->GetOrCreate(l);
+  }
+  ASSIGN_OR_RETURN(m.recomputed_, store->AddFamily(FamilyDesc{
+                                      "stakewatch_provisional_recomputations_total",
+                                      "Provisional epoch results recomputed after a reorg.",
+                                      MetricType::kCounter,
+                                      {}}));
+  m.recomputed_->GetOrCreate({});
+  ASSIGN_OR_RETURN(m.source_missing_,
+                   store->AddFamily(FamilyDesc{
+                       "stakewatch_source_unavailable_total",
+                       "Counted epochs for which an optional source was not available (the epoch "
+                       "was counted without it), by source.",
+                       MetricType::kCounter,
+                       {"source"}}));
+  ASSIGN_OR_RETURN(
+      m.stream_connected_,
+      store->AddFamily(FamilyDesc{"stakewatch_event_stream_connected",
+                                  "1 while the beacon node's /eth/v1/events stream is connected.",
+                                  MetricType::kGauge,
+                                  {}}));
+  m.stream_connected_->GetOrCreate({});
+  ASSIGN_OR_RETURN(m.events_, store->AddFamily(FamilyDesc{"stakewatch_events_received_total",
+                                                          "Events received from the beacon "
+                                                          "node's event stream, by topic.",
+                                                          MetricType::kCounter,
+                                                          {"topic"}}));
   const std::string_view metrics_handler[] = {"/metrics"};
   m.http_duration_->GetOrCreate(metrics_handler);
   return m;
@@ -114,6 +160,35 @@ void SelfMetrics::EpochsSkipped(uint64_t n) {
 }
 
 void SelfMetrics::ProgressWriteFailed() { progress_errors_->Add(exposition::SeriesId{0}, 1); }
+
+void SelfMetrics::SetFinalizedEpoch(uint64_t epoch) {
+  finalized_epoch_->Set(finalized_epoch_->GetOrCreate({}), static_cast<double>(epoch));
+}
+
+void SelfMetrics::SetProvisionalEpoch(uint64_t epoch) {
+  provisional_epoch_->Set(provisional_epoch_->GetOrCreate({}), static_cast<double>(epoch));
+}
+
+void SelfMetrics::ReorgSeen(std::string_view via) {
+  const std::string_view labels[] = {via};
+  reorgs_->Add(reorgs_->GetOrCreate(labels), 1);
+}
+
+void SelfMetrics::ProvisionalRecomputed() { recomputed_->Add(exposition::SeriesId{0}, 1); }
+
+void SelfMetrics::SourceMissing(std::string_view source) {
+  const std::string_view labels[] = {source};
+  source_missing_->Add(source_missing_->GetOrCreate(labels), 1);
+}
+
+void SelfMetrics::SetEventStreamConnected(bool connected) {
+  stream_connected_->Set(exposition::SeriesId{0}, connected ? 1 : 0);
+}
+
+void SelfMetrics::EventReceived(std::string_view topic) {
+  const std::string_view labels[] = {topic};
+  events_->Add(events_->GetOrCreate(labels), 1);
+}
 
 void SelfMetrics::SetMonitoredValidators(double n) {
   monitored_->Set(monitored_->GetOrCreate({}), n);

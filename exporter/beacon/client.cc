@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -43,12 +44,44 @@ std::string Snippet(std::string_view body) {
   return out;
 }
 
-// Prefixes a status message, keeping the code.
+// Prefixes a status message, keeping the code and payloads.
 absl::Status Annotate(const absl::Status& s, std::string_view prefix) {
-  return absl::Status(s.code(), absl::StrCat(ToAbsl(prefix), ": ", s.message()));
+  absl::Status out(s.code(), absl::StrCat(ToAbsl(prefix), ": ", s.message()));
+  s.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
+}
+
+// Marks the NotFound of a "state not available" answer (see IsStateUnavailable).
+constexpr char kStateUnavailableUrl[] = "type.stakewatch/beacon.StateUnavailable";
+
+bool Contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+// Whether an HTTP 404 or 400 body from a state-reading call says the state (or the epoch's
+// data) is not available. A heuristic: clients word it differently ("State not found",
+// "NOT_FOUND: beacon state at slot 123", "historical state pruned", ...).
+bool SaysStateUnavailable(int http_status, std::string_view body) {
+  std::string lower(body.substr(0, 1024));
+  for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  if (!Contains(lower, "state") && !Contains(lower, "epoch") && !Contains(lower, "slot")) {
+    return false;
+  }
+  if (http_status == 404) return true;
+  for (std::string_view phrase :
+       {"not found", "not available", "unavailable", "pruned", "missing", "unknown", "not known"}) {
+    if (Contains(lower, phrase)) return true;
+  }
+  return false;
 }
 
 }  // namespace
+
+bool IsStateUnavailable(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kNotFound &&
+         status.GetPayload(kStateUnavailableUrl).has_value();
+}
 
 absl::StatusOr<std::unique_ptr<FailoverBeaconClient>> FailoverBeaconClient::Create(
     std::vector<BeaconNode> nodes, const FailoverOptions& options, Clock* clock,
@@ -254,11 +287,9 @@ std::vector<FailoverBeaconClient::Candidate> FailoverBeaconClient::PickCandidate
   return out;
 }
 
-FailoverBeaconClient::AttemptResult FailoverBeaconClient::Attempt(size_t index,
-                                                                  std::string_view endpoint,
-                                                                  const HttpRequest& request,
-                                                                  bool not_found_is_value,
-                                                                  const Decoder& decode) {
+FailoverBeaconClient::AttemptResult FailoverBeaconClient::Attempt(
+    size_t index, std::string_view endpoint, const HttpRequest& request, bool not_found_is_value,
+    const Decoder& decode, std::string_view state_subject) {
   const BeaconNode& node = nodes_[index];
   const absl::Time start = clock_->Now();
   absl::StatusOr<HttpResponse> response = node.transport->Send(request);
@@ -291,6 +322,13 @@ FailoverBeaconClient::AttemptResult FailoverBeaconClient::Attempt(size_t index,
                             : code == 404 ? absl::NotFoundError(message)
                             : code == 405 ? absl::UnimplementedError(message)
                                           : absl::FailedPreconditionError(message);
+      if (!state_subject.empty() && (code == 400 || code == 404) &&
+          SaysStateUnavailable(code, response->body)) {
+        status = absl::NotFoundError(
+            absl::StrCat(ToAbsl(state_subject),
+                         " is not available on this node (pruned, or not reached yet): ", message));
+        status.SetPayload(kStateUnavailableUrl, absl::Cord(ToAbsl(state_subject)));
+      }
       result = {AttemptResult::kRequestError, reason::kHttp4xx, std::move(status)};
     } else {
       result = {AttemptResult::kNodeError, reason::kHttpOther,
@@ -303,7 +341,8 @@ FailoverBeaconClient::AttemptResult FailoverBeaconClient::Attempt(size_t index,
 
 absl::StatusOr<bool> FailoverBeaconClient::Execute(std::string_view endpoint,
                                                    const HttpRequest& request,
-                                                   bool not_found_is_value, const Decoder& decode) {
+                                                   bool not_found_is_value, const Decoder& decode,
+                                                   std::string_view state_subject) {
   // The latest reason per node during this call, for the final error message.
   std::vector<std::string> last_reason(nodes_.size());
   absl::Status last_error;
@@ -324,7 +363,8 @@ absl::StatusOr<bool> FailoverBeaconClient::Execute(std::string_view endpoint,
           continue;
         }
       }
-      AttemptResult r = Attempt(c.index, endpoint, request, not_found_is_value, decode);
+      AttemptResult r =
+          Attempt(c.index, endpoint, request, not_found_is_value, decode, state_subject);
       switch (r.kind) {
         case AttemptResult::kSuccess:
           return true;
@@ -385,6 +425,11 @@ HttpRequest Get(std::string target) {
   return r;
 }
 
+// The subject of a "state not available" message for a state-reading call.
+std::string StateSubject(std::string_view state_id) {
+  return absl::StrCat("state ", ToAbsl(state_id));
+}
+
 }  // namespace
 
 absl::StatusOr<Genesis> FailoverBeaconClient::GetGenesis() {
@@ -418,7 +463,7 @@ absl::StatusOr<FinalityCheckpoints> FailoverBeaconClient::GetFinalityCheckpoints
   absl::StatusOr<bool> found = Execute(
       "/eth/v1/beacon/states/{state_id}/finality_checkpoints",
       Get(absl::StrCat("/eth/v1/beacon/states/", ToAbsl(state_id), "/finality_checkpoints")), false,
-      Into(&out, DecodeFinalityCheckpoints));
+      Into(&out, DecodeFinalityCheckpoints), StateSubject(state_id));
   if (!found.ok()) return found.status();
   return *std::move(out);
 }
@@ -467,7 +512,7 @@ absl::StatusOr<std::vector<Committee>> FailoverBeaconClient::GetCommittees(
   absl::StatusOr<bool> found = Execute(
       "/eth/v1/beacon/states/{state_id}/committees",
       Get(absl::StrCat("/eth/v1/beacon/states/", ToAbsl(state_id), "/committees?epoch=", epoch)),
-      false, Into(&out, DecodeCommittees));
+      false, Into(&out, DecodeCommittees), StateSubject(state_id));
   if (!found.ok()) return found.status();
   return *std::move(out);
 }
@@ -505,6 +550,13 @@ absl::StatusOr<std::optional<BlockRewards>> BeaconClient::GetBlockRewards(std::s
 absl::StatusOr<std::optional<std::vector<SyncCommitteeReward>>>
 BeaconClient::GetSyncCommitteeRewards(std::string_view, const std::vector<ValidatorIndex>&) {
   return absl::UnimplementedError("GetSyncCommitteeRewards is not implemented by this client");
+}
+absl::StatusOr<std::vector<BlockHeader>> BeaconClient::GetHeadersAtSlot(Slot) {
+  return absl::UnimplementedError("GetHeadersAtSlot is not implemented by this client");
+}
+absl::StatusOr<std::vector<ValidatorBalance>> BeaconClient::GetValidatorBalances(
+    std::string_view, const std::vector<ValidatorIndex>&) {
+  return absl::UnimplementedError("GetValidatorBalances is not implemented by this client");
 }
 
 namespace {
@@ -569,7 +621,8 @@ absl::StatusOr<AttestationRewards> FailoverBeaconClient::GetAttestationRewards(
   absl::StatusOr<bool> found =
       Execute("/eth/v1/beacon/rewards/attestations/{epoch}",
               Post(absl::StrCat("/eth/v1/beacon/rewards/attestations/", epoch), IndexListJson(ids)),
-              false, Into(&out, DecodeAttestationRewards));
+              false, Into(&out, DecodeAttestationRewards),
+              absl::StrCat("the state for epoch ", epoch, " (attestation rewards)"));
   if (!found.ok()) return found.status();
   return *std::move(out);
 }
@@ -586,7 +639,7 @@ absl::StatusOr<std::vector<ValidatorInfo>> FailoverBeaconClient::GetValidators(
       Execute("/eth/v1/beacon/states/{state_id}/validators",
               Post(path, absl::StrCat("{\"ids\":", StringListJson(ids),
                                       ",\"statuses\":", StringListJson(statuses), "}")),
-              false, Into(&out, DecodeValidators));
+              false, Into(&out, DecodeValidators), StateSubject(state_id));
   if (found.ok()) return *std::move(out);
   // Some servers lack the POST form: a 404 (no such route; also what an unknown state gives, in
   // which case the GET fails the same way) or a 405.
@@ -611,8 +664,9 @@ absl::StatusOr<std::vector<ValidatorInfo>> FailoverBeaconClient::GetValidators(
       query = absl::StrCat("?", status_query.substr(1));
     }
     std::optional<std::vector<ValidatorInfo>> part;
-    absl::StatusOr<bool> got = Execute("/eth/v1/beacon/states/{state_id}/validators",
-                                       Get(path + query), false, Into(&part, DecodeValidators));
+    absl::StatusOr<bool> got =
+        Execute("/eth/v1/beacon/states/{state_id}/validators", Get(path + query), false,
+                Into(&part, DecodeValidators), StateSubject(state_id));
     if (!got.ok()) return got.status();
     for (ValidatorInfo& v : *part) all.push_back(std::move(v));
   }
@@ -634,10 +688,11 @@ absl::StatusOr<SyncCommittee> FailoverBeaconClient::GetSyncCommittee(std::string
                                                                      Epoch epoch) {
   if (absl::Status s = ValidateId("state_id", state_id); !s.ok()) return s;
   std::optional<SyncCommittee> out;
-  absl::StatusOr<bool> found = Execute("/eth/v1/beacon/states/{state_id}/sync_committees",
-                                       Get(absl::StrCat("/eth/v1/beacon/states/", ToAbsl(state_id),
-                                                        "/sync_committees?epoch=", epoch)),
-                                       false, Into(&out, DecodeSyncCommittee));
+  absl::StatusOr<bool> found =
+      Execute("/eth/v1/beacon/states/{state_id}/sync_committees",
+              Get(absl::StrCat("/eth/v1/beacon/states/", ToAbsl(state_id),
+                               "/sync_committees?epoch=", epoch)),
+              false, Into(&out, DecodeSyncCommittee), StateSubject(state_id));
   if (!found.ok()) return found.status();
   return *std::move(out);
 }
@@ -668,6 +723,56 @@ FailoverBeaconClient::GetSyncCommitteeRewards(std::string_view block_id,
   if (!found.ok()) return found.status();
   if (!*found) return std::optional<std::vector<SyncCommitteeReward>>();
   return out;
+}
+
+absl::StatusOr<std::vector<BlockHeader>> FailoverBeaconClient::GetHeadersAtSlot(Slot slot) {
+  std::optional<std::vector<BlockHeader>> out;
+  absl::StatusOr<bool> found =
+      Execute("/eth/v1/beacon/headers", Get(absl::StrCat("/eth/v1/beacon/headers?slot=", slot)),
+              true, Into(&out, DecodeHeaders));
+  if (!found.ok()) return found.status();
+  if (!*found) return std::vector<BlockHeader>();
+  return *std::move(out);
+}
+
+absl::StatusOr<std::vector<ValidatorBalance>> FailoverBeaconClient::GetValidatorBalances(
+    std::string_view state_id, const std::vector<ValidatorIndex>& ids) {
+  if (absl::Status s = ValidateId("state_id", state_id); !s.ok()) return s;
+  constexpr std::string_view kEndpoint = "/eth/v1/beacon/states/{state_id}/validator_balances";
+  const std::string path =
+      absl::StrCat("/eth/v1/beacon/states/", ToAbsl(state_id), "/validator_balances");
+  const std::string subject = StateSubject(state_id);
+  std::optional<std::vector<ValidatorBalance>> out;
+  absl::StatusOr<bool> found = Execute(kEndpoint, Post(path, IndexListJson(ids)), false,
+                                       Into(&out, DecodeValidatorBalances), subject);
+  if (found.ok()) return *std::move(out);
+  // As for GetValidators: a 404 (no such route, or no such state -- then the GET fails the same
+  // way) or a 405 means "try GET".
+  if (found.status().code() != absl::StatusCode::kNotFound &&
+      found.status().code() != absl::StatusCode::kUnimplemented) {
+    return found.status();
+  }
+  std::vector<ValidatorBalance> all;
+  const size_t chunks =
+      ids.empty() ? 1 : (ids.size() + kValidatorIdsPerGet - 1) / kValidatorIdsPerGet;
+  for (size_t c = 0; c < chunks; ++c) {
+    std::string query;
+    if (!ids.empty()) {
+      const size_t begin = c * kValidatorIdsPerGet;
+      const size_t end = std::min(ids.size(), begin + kValidatorIdsPerGet);
+      query = absl::StrCat("?id=", absl::StrJoin(ids.begin() + begin, ids.begin() + end, ","));
+    }
+    std::optional<std::vector<ValidatorBalance>> part;
+    absl::StatusOr<bool> got =
+        Execute(kEndpoint, Get(path + query), false, Into(&part, DecodeValidatorBalances), subject);
+    if (!got.ok()) return got.status();
+    if (all.empty()) {
+      all = *std::move(part);
+    } else {
+      all.insert(all.end(), part->begin(), part->end());
+    }
+  }
+  return all;
 }
 
 }  // namespace stakewatch::beacon

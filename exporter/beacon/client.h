@@ -29,8 +29,20 @@
 //     once with that error (400 -> InvalidArgument, 404 -> NotFound, 405 -> Unimplemented,
 //     other -> FailedPrecondition)
 //     and leave the node healthy. For blocks and headers 404 is a value: std::nullopt (an empty
-//     slot). Note that a node that is behind also answers 404 for a block it has not seen yet;
-//     the first healthy node's answer is taken.
+//     slot; for GetHeadersAtSlot an empty list). Note that a node that is behind also answers
+//     404 for a block it has not seen yet; the first healthy node's answer is taken.
+//   * State not available: for calls that read a state (GetFinalityCheckpoints, GetCommittees,
+//     GetValidators, GetValidatorBalances, GetSyncCommittee, GetAttestationRewards), a 404, or
+//     a 400 whose message says the state is unknown/unavailable/pruned, becomes NotFound with a
+//     message naming the state (or epoch) and quoting the node, e.g.
+//       "node1: state 8084248 is not available on this node (pruned, or not reached yet):
+//        HTTP 404 from /eth/v1/beacon/states/8084248/committees?epoch=252632: {...}"
+//     and IsStateUnavailable() is true for it. It is never turned into an empty result: callers
+//     such as `stakewatch report` must fail rather than print a pruned range as empty. The test
+//     is a heuristic on the node's message (a 404 counts if it mentions a state, epoch or slot;
+//     a 400 also needs "not found", "not available", "unavailable", "pruned", "missing",
+//     "unknown" or "not known"), because clients word it differently; a 404 that mentions none
+//     (e.g. an unknown route) stays a plain NotFound.
 //
 // Metrics without a dependency on the metrics module: every HTTP exchange and every node-state
 // evaluation is reported to an optional BeaconClientObserver.
@@ -129,7 +141,21 @@ class BeaconClient {
   // whole committee); nullopt on 404 (empty slot).
   virtual absl::StatusOr<std::optional<std::vector<SyncCommitteeReward>>> GetSyncCommitteeRewards(
       std::string_view block_id, const std::vector<ValidatorIndex>& ids);
+  // GET /eth/v1/beacon/headers?slot={slot}: every header the node knows at `slot`, canonical or
+  // not (orphaned blocks still in fork choice appear with canonical == false), in the node's
+  // order. Empty when the node knows none (an empty list, or a 404).
+  virtual absl::StatusOr<std::vector<BlockHeader>> GetHeadersAtSlot(Slot slot);
+  // POST /eth/v1/beacon/states/{state_id}/validator_balances with body ["<index>",...]; an empty
+  // `ids` asks for every validator. Servers without the POST (HTTP 404 or 405 on it) are asked
+  // with GET ...?id=a,b,c instead, in chunks of kValidatorIdsPerGet ids (one unfiltered GET for
+  // empty `ids`). Rows come in the node's order; unknown indices are simply absent.
+  virtual absl::StatusOr<std::vector<ValidatorBalance>> GetValidatorBalances(
+      std::string_view state_id, const std::vector<ValidatorIndex>& ids);
 };
+
+// True iff `status` is the NotFound that FailoverBeaconClient returns when a node answered that
+// the requested state (or an epoch's data) is not available, e.g. pruned (see the file comment).
+bool IsStateUnavailable(const absl::Status& status);
 
 // Ids per GET request when GetValidators falls back from POST (keeps URLs well under the 8 KB
 // that servers commonly accept: 64 pubkeys are about 6.3 KB).
@@ -237,6 +263,9 @@ class FailoverBeaconClient final : public BeaconClient {
   absl::StatusOr<std::optional<BlockRewards>> GetBlockRewards(std::string_view block_id) override;
   absl::StatusOr<std::optional<std::vector<SyncCommitteeReward>>> GetSyncCommitteeRewards(
       std::string_view block_id, const std::vector<ValidatorIndex>& ids) override;
+  absl::StatusOr<std::vector<BlockHeader>> GetHeadersAtSlot(Slot slot) override;
+  absl::StatusOr<std::vector<ValidatorBalance>> GetValidatorBalances(
+      std::string_view state_id, const std::vector<ValidatorIndex>& ids) override;
 
  private:
   // Per-node mutable state (index-aligned with nodes_).
@@ -267,11 +296,15 @@ class FailoverBeaconClient final : public BeaconClient {
                        BeaconClientObserver* observer);
 
   // Runs `request` with the fail-over policy. Returns true when a 2xx body was decoded by
-  // `decode`, false on a 404 when `not_found_is_value`.
+  // `decode`, false on a 404 when `not_found_is_value`. A non-empty `state_subject` ("state
+  // 123", "the state for epoch 7") marks a state-reading call: a "state not available" answer
+  // then becomes the NotFound described in the file comment.
   absl::StatusOr<bool> Execute(std::string_view endpoint, const HttpRequest& request,
-                               bool not_found_is_value, const Decoder& decode);
+                               bool not_found_is_value, const Decoder& decode,
+                               std::string_view state_subject = {});
   AttemptResult Attempt(size_t index, std::string_view endpoint, const HttpRequest& request,
-                        bool not_found_is_value, const Decoder& decode);
+                        bool not_found_is_value, const Decoder& decode,
+                        std::string_view state_subject);
   // Probes node `index` and records the result. Returns OK iff the node is healthy.
   absl::Status Probe(size_t index);
   std::vector<Candidate> PickCandidates();

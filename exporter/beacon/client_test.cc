@@ -10,8 +10,10 @@
 
 #include <atomic>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -1183,6 +1185,247 @@ TEST(BeaconClientTest, NewCallsDefaultToUnimplemented) {
   EXPECT_EQ(minimal.GetValidators("head", {}, {}).status().code(),
             absl::StatusCode::kUnimplemented);
   EXPECT_EQ(minimal.GetSyncCommittee("head", 1).status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(minimal.GetHeadersAtSlot(1).status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(minimal.GetValidatorBalances("head", {}).status().code(),
+            absl::StatusCode::kUnimplemented);
+}
+
+// ---- Headers at a slot ----
+
+std::string ReadTestdata(const std::string& name) {
+  std::ifstream in(std::string(STAKEWATCH_SOURCE_DIR "/test/testdata/beacon/") + name,
+                   std::ios::binary);
+  EXPECT_TRUE(in.good()) << name;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(FailoverBeaconClientTest, HeadersAtSlotListsEveryHeaderAndEmptyOn404) {
+  Received got;
+  FakeNode n1([&](httplib::Server& s) {
+    s.Get("/eth/v1/beacon/headers", [&](const httplib::Request& req, httplib::Response& res) {
+      got.Add(req);
+      const std::string slot = req.get_param_value("slot");
+      if (slot == "7687982") {
+        // Two headers: the canonical one (proposer 1277) and an orphan (root 0xee..).
+        res.set_content(ReadTestdata("handmade/headers_slot_7687982.json"), "application/json");
+      } else if (slot == "7687983") {
+        res.set_content(R"({"execution_optimistic":false,"finalized":true,"data":[]})",
+                        "application/json");
+      } else {
+        res.status = 404;
+        res.set_content(R"({"code":404,"message":"NOT_FOUND: slot"})", "application/json");
+      }
+    });
+  });
+  AutoClock clock;
+  RecordingObserver observer;
+  auto client = MakeClient({n1.url()}, FastOptions(), &clock, &observer);
+
+  absl::StatusOr<std::vector<BlockHeader>> h = client->GetHeadersAtSlot(7687982);
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_TRUE((*h)[0].canonical);
+  EXPECT_EQ((*h)[0].proposer_index, 1277u);
+  EXPECT_EQ((*h)[0].root[0], 0x11);
+  EXPECT_FALSE((*h)[1].canonical);
+  EXPECT_EQ((*h)[1].root[0], 0xee);
+
+  absl::StatusOr<std::vector<BlockHeader>> none = client->GetHeadersAtSlot(7687983);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  absl::StatusOr<std::vector<BlockHeader>> missing = client->GetHeadersAtSlot(7687984);
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_TRUE(missing->empty());
+
+  EXPECT_THAT(got.Queries(), ElementsAre("id=;status=", "id=;status=", "id=;status="));
+  EXPECT_THAT(
+      observer.requests(),
+      ElementsAre(RecordingObserver::Request{"node1", "/eth/v1/beacon/headers", "ok"},
+                  RecordingObserver::Request{"node1", "/eth/v1/beacon/headers", "ok"},
+                  RecordingObserver::Request{"node1", "/eth/v1/beacon/headers", "not_found"}));
+  EXPECT_TRUE(client->Nodes()[0].healthy);
+}
+
+TEST(FailoverBeaconClientTest, HeadersAtSlotFailOverOnBadBody) {
+  FakeNode n1, n2;
+  n1.Set("/eth/v1/beacon/headers", 200, R"({"data":{"root":"0x00"}})");  // not a list
+  n2.Set("/eth/v1/beacon/headers", 200, ReadTestdata("handmade/headers_slot_7687982.json"));
+  AutoClock clock;
+  auto client = MakeClient({n1.url(), n2.url()}, FastOptions(), &clock, nullptr);
+  absl::StatusOr<std::vector<BlockHeader>> h = client->GetHeadersAtSlot(7687982);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->size(), 2u);
+  EXPECT_FALSE(client->Nodes()[0].healthy);
+  EXPECT_EQ(client->Nodes()[0].reason, "decode");
+}
+
+// ---- Validator balances ----
+
+TEST(FailoverBeaconClientTest, ValidatorBalancesArePosted) {
+  Received got;
+  FakeNode n1([&](httplib::Server& s) {
+    s.Post("/eth/v1/beacon/states/7687968/validator_balances",
+           [&](const httplib::Request& req, httplib::Response& res) {
+             got.Add(req);
+             res.set_content(
+                 R"({"execution_optimistic":false,"finalized":true,"data":[)"
+                 R"({"index":"9","balance":"31999000000"},{"index":"5","balance":"32000000001"}]})",
+                 "application/json");
+           });
+  });
+  AutoClock clock;
+  RecordingObserver observer;
+  auto client = MakeClient({n1.url()}, FastOptions(), &clock, &observer);
+  absl::StatusOr<std::vector<ValidatorBalance>> b = client->GetValidatorBalances("7687968", {5, 9});
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->size(), 2u);
+  EXPECT_EQ((*b)[0].index, 9u);
+  EXPECT_EQ((*b)[0].balance, 31999000000u);
+  EXPECT_EQ((*b)[1].index, 5u);
+  EXPECT_EQ((*b)[1].balance, 32000000001u);
+  ASSERT_TRUE(client->GetValidatorBalances("7687968", {}).ok());
+  EXPECT_THAT(got.Bodies(), ElementsAre(R"(["5","9"])", "[]"));
+  EXPECT_THAT(observer.requests(),
+              ::testing::Each(RecordingObserver::Request{
+                  "node1", "/eth/v1/beacon/states/{state_id}/validator_balances", "ok"}));
+  EXPECT_EQ(client->GetValidatorBalances("../x", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(FailoverBeaconClientTest, ValidatorBalancesFallBackToChunkedGets) {
+  for (int post_status : {404, 405}) {
+    SCOPED_TRACE(post_status);
+    Received got;
+    FakeNode n1([&](httplib::Server& s) {
+      if (post_status == 405) {
+        s.Post("/eth/v1/beacon/states/head/validator_balances",
+               [](const httplib::Request&, httplib::Response& res) { res.status = 405; });
+      }
+      s.Get("/eth/v1/beacon/states/head/validator_balances",
+            [&](const httplib::Request& req, httplib::Response& res) {
+              got.Add(req);
+              // One row per requested id, balance = 7 * index; no ids: indices 0 and 1.
+              std::string data;
+              const std::string ids = req.get_param_value("id");
+              for (absl::string_view id : absl::StrSplit(ids.empty() ? "0,1" : ids, ',')) {
+                uint64_t index = 0;
+                EXPECT_TRUE(absl::SimpleAtoi(id, &index)) << id;
+                absl::StrAppend(&data, data.empty() ? "" : ",", R"({"index":")", index,
+                                R"(","balance":")", 7 * index, R"("})");
+              }
+              res.set_content(absl::StrCat(R"({"data":[)", data, "]}"), "application/json");
+            });
+    });
+    AutoClock clock;
+    auto client = MakeClient({n1.url()}, FastOptions(), &clock, nullptr);
+    std::vector<ValidatorIndex> ids;
+    for (int i = 0; i < 130; ++i) ids.push_back(2000 + i);
+    absl::StatusOr<std::vector<ValidatorBalance>> b = client->GetValidatorBalances("head", ids);
+    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_EQ(b->size(), 130u);
+    for (int i = 0; i < 130; ++i) {
+      EXPECT_EQ((*b)[i].index, 2000u + i);
+      EXPECT_EQ((*b)[i].balance, 7u * (2000 + i));
+    }
+    // 64 + 64 + 2 ids.
+    const std::vector<std::string> queries = got.Queries();
+    ASSERT_EQ(queries.size(), 3u);
+    EXPECT_THAT(queries[0], HasSubstr("id=2000,2001,"));
+    EXPECT_THAT(queries[1], HasSubstr("id=2064,"));
+    EXPECT_EQ(queries[2], "id=2128,2129;status=");
+    // No ids: one unfiltered GET.
+    absl::StatusOr<std::vector<ValidatorBalance>> all = client->GetValidatorBalances("head", {});
+    ASSERT_TRUE(all.ok()) << all.status();
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ((*all)[1].balance, 7u);
+    EXPECT_EQ(got.Queries().back(), "id=;status=");
+  }
+}
+
+// ---- "State not available" (pruned states) ----
+
+// Bodies shaped like real clients' answers for a state the node no longer (or does not yet)
+// have; the wording differs between clients.
+constexpr char kStateNotFound404[] = R"({"code":404,"message":"State not found"})";
+constexpr char kPrunedState400[] =
+    R"({"code":400,"message":"BAD_REQUEST: historical state at slot 160 is not available, pruned"})";
+
+TEST(FailoverBeaconClientTest, PrunedStateIsNotFoundNamingTheStateWithoutFailover) {
+  FakeNode n1([&](httplib::Server& s) {
+    const auto pruned = [](const httplib::Request&, httplib::Response& res) {
+      res.status = 404;
+      res.set_content(kStateNotFound404, "application/json");
+    };
+    s.Post("/eth/v1/beacon/states/160/validators", pruned);
+    s.Post("/eth/v1/beacon/states/160/validator_balances", pruned);
+    s.Post("/eth/v1/beacon/rewards/attestations/5",
+           [](const httplib::Request&, httplib::Response& res) {
+             res.status = 400;
+             res.set_content(kPrunedState400, "application/json");
+           });
+  });
+  n1.Set("/eth/v1/beacon/states/160/committees", 404, kStateNotFound404);
+  n1.Set("/eth/v1/beacon/states/160/validators", 404, kStateNotFound404);
+  n1.Set("/eth/v1/beacon/states/160/validator_balances", 404, kStateNotFound404);
+  n1.Set("/eth/v1/beacon/states/160/sync_committees", 404, kStateNotFound404);
+  n1.Set("/eth/v1/beacon/states/160/finality_checkpoints", 404, kStateNotFound404);
+  FakeNode n2;  // must never be asked: the answer is about the request, not the node
+  AutoClock clock;
+  auto client = MakeClient({n1.url(), n2.url()}, FastOptions(), &clock, nullptr);
+
+  const auto check = [](const absl::Status& s, std::string_view subject, std::string_view quote) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+    EXPECT_TRUE(IsStateUnavailable(s)) << s;
+    EXPECT_THAT(s.message(),
+                AllOf(HasSubstr("node1: "), HasSubstr(std::string(subject)),
+                      HasSubstr("is not available on this node"), HasSubstr(std::string(quote))));
+  };
+  check(client->GetCommittees("160", 5).status(), "state 160",
+        "HTTP 404 from /eth/v1/beacon/states/160/committees?epoch=5: " +
+            std::string(kStateNotFound404));
+  // POST 404, then the GET fall-back answers 404 for the state too.
+  check(client->GetValidators("160", {"1"}, {}).status(), "state 160", "State not found");
+  check(client->GetValidatorBalances("160", {1}).status(), "state 160", "State not found");
+  check(client->GetSyncCommittee("160", 5).status(), "state 160", "State not found");
+  check(client->GetFinalityCheckpoints("160").status(), "state 160", "State not found");
+  // A 400 that says so counts too; rewards name the epoch.
+  check(client->GetAttestationRewards(5, {1}).status(), "the state for epoch 5",
+        "HTTP 400 from /eth/v1/beacon/rewards/attestations/5: " + std::string(kPrunedState400));
+
+  EXPECT_TRUE(client->Nodes()[0].healthy);
+  EXPECT_EQ(n2.Hits("/eth/v1/beacon/states/160/committees"), 0);
+  EXPECT_EQ(n2.Hits("/eth/v1/beacon/states/160/validators"), 0);
+}
+
+TEST(FailoverBeaconClientTest, OtherClientErrorsAreNotStateUnavailable) {
+  FakeNode n1([&](httplib::Server& s) {
+    s.Post("/eth/v1/beacon/rewards/attestations/5",
+           [](const httplib::Request&, httplib::Response& res) {
+             res.status = 400;
+             res.set_content(R"({"code":400,"message":"Invalid epoch: 5"})", "application/json");
+           });
+  });
+  n1.Set("/eth/v1/beacon/states/current/committees", 400,
+         R"({"code":400,"message":"Invalid state ID: current"})");
+  // No route for sync_committees: the FakeNode's generic 404 ("no such route").
+  AutoClock clock;
+  auto client = MakeClient({n1.url()}, FastOptions(), &clock, nullptr);
+
+  absl::Status bad_id = client->GetCommittees("current", 1).status();
+  EXPECT_EQ(bad_id.code(), absl::StatusCode::kInvalidArgument) << bad_id;
+  EXPECT_FALSE(IsStateUnavailable(bad_id));
+  absl::Status bad_epoch = client->GetAttestationRewards(5, {}).status();
+  EXPECT_EQ(bad_epoch.code(), absl::StatusCode::kInvalidArgument) << bad_epoch;
+  EXPECT_FALSE(IsStateUnavailable(bad_epoch));
+  absl::Status no_route = client->GetSyncCommittee("head", 1).status();
+  EXPECT_EQ(no_route.code(), absl::StatusCode::kNotFound) << no_route;
+  EXPECT_FALSE(IsStateUnavailable(no_route));
+  EXPECT_THAT(no_route.message(), HasSubstr("no such route"));
+  // Not a beacon-client status at all.
+  EXPECT_FALSE(IsStateUnavailable(absl::NotFoundError("state 1 is not available")));
+  EXPECT_FALSE(IsStateUnavailable(absl::OkStatus()));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <bit>
 #include <cstring>
 #include <initializer_list>
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -32,6 +33,10 @@ static_assert(kBodyPadding == simdjson::SIMDJSON_PADDING);
 // Largest SSZ Bitlist[MAX_VALIDATORS_PER_COMMITTEE * MAX_COMMITTEES_PER_SLOT] (Electra), with
 // its length bit: 131072 bits + 1 -> 16385 bytes. Guards against absurd allocations.
 constexpr size_t kMaxAggregationBitsBytes = 131072 / 8 + 1;
+
+// Largest IndexedAttestation.attesting_indices (Electra: MAX_VALIDATORS_PER_COMMITTEE *
+// MAX_COMMITTEES_PER_SLOT; 2048 before Electra).
+constexpr size_t kMaxAttestingIndices = 131072;
 
 // ---------------------------------------------------------------------------------------------
 // Error paths.
@@ -463,6 +468,10 @@ absl::StatusOr<T> DecodeCopy(std::string_view endpoint, std::string_view body, F
 // ---------------------------------------------------------------------------------------------
 // Shared pieces.
 
+// A JSON array of decimal-string indices into `*scratch` (cleared first). Defined with the
+// committees decoder, whose hot path it is.
+absl::Status ReadValidatorIndices(od::value& v, const Path& p, std::vector<uint64_t>* scratch);
+
 // Forks in order; kUnknown for a version string this code does not know (decoded leniently).
 enum class Fork { kUnknown = -1, kPhase0, kAltair, kBellatrix, kCapella, kDeneb, kElectra, kFulu };
 
@@ -623,6 +632,156 @@ absl::Status ReadPayload(od::value& v, const Path& p, bool blinded, ExecutionPay
                     });
 }
 
+// SignedBeaconBlockHeader -> message.proposer_index (the other header fields are not needed).
+absl::Status ReadSignedHeaderProposer(od::value& v, const Path& p, ValidatorIndex* out) {
+  static constexpr Keys<1> kSigned = {"message"};
+  return ReadObject(v, p, kSigned, Bits({0}), [&](int, od::value& m, const Path& mp) {
+    static constexpr Keys<1> kMsg = {"proposer_index"};
+    return ReadObject(m, mp, kMsg, Bits({0}),
+                      [&](int, od::value& g, const Path& gp) { return ReadU64(g, gp, out); });
+  });
+}
+
+// body.proposer_slashings: the slashed proposer of each, after checking that both headers name
+// the same one (consensus-specs process_proposer_slashing).
+absl::Status ReadProposerSlashings(od::value& v, const Path& p, std::vector<ValidatorIndex>* out) {
+  return ForElements(v, p, [&](od::value& e, const Path& ep) -> absl::Status {
+    ValidatorIndex proposer[2] = {0, 0};
+    static constexpr Keys<2> kKeys = {"signed_header_1", "signed_header_2"};
+    RETURN_IF_ERROR(
+        ReadObject(e, ep, kKeys, Bits({0, 1}), [&](int k, od::value& f, const Path& fp) {
+          return ReadSignedHeaderProposer(f, fp, &proposer[k]);
+        }));
+    if (proposer[0] != proposer[1]) {
+      const Path hp(ep, "signed_header_2");
+      const Path mp(hp, "message");
+      return Path(mp, "proposer_index")
+          .Error(absl::StrCat("names proposer ", proposer[1], " but signed_header_1 names ",
+                              proposer[0], " (a proposer slashing needs one proposer)"));
+    }
+    out->push_back(proposer[0]);
+    return absl::OkStatus();
+  });
+}
+
+// IndexedAttestation -> attesting_indices, sorted and deduplicated (the spec requires them
+// sorted and unique already; a block that breaks this is invalid, but the set is what matters).
+absl::Status ReadAttestingIndices(od::value& v, const Path& p, std::vector<uint64_t>* out) {
+  static constexpr Keys<1> kKeys = {"attesting_indices"};
+  return ReadObject(v, p, kKeys, Bits({0}), [&](int, od::value& f, const Path& fp) {
+    RETURN_IF_ERROR(ReadValidatorIndices(f, fp, out));
+    if (out->size() > kMaxAttestingIndices) {
+      return fp.Error(
+          absl::StrCat(out->size(), " indices exceed the maximum of ", kMaxAttestingIndices));
+    }
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+    return absl::OkStatus();
+  });
+}
+
+// body.attester_slashings: appends each slashing's intersection of the two attestations'
+// indices to `out` (unsorted across slashings; the caller sorts and deduplicates).
+absl::Status ReadAttesterSlashings(od::value& v, const Path& p, std::vector<ValidatorIndex>* out) {
+  std::vector<uint64_t> indices[2];
+  return ForElements(v, p, [&](od::value& e, const Path& ep) -> absl::Status {
+    static constexpr Keys<2> kKeys = {"attestation_1", "attestation_2"};
+    RETURN_IF_ERROR(
+        ReadObject(e, ep, kKeys, Bits({0, 1}), [&](int k, od::value& f, const Path& fp) {
+          return ReadAttestingIndices(f, fp, &indices[k]);
+        }));
+    std::set_intersection(indices[0].begin(), indices[0].end(), indices[1].begin(),
+                          indices[1].end(), std::back_inserter(*out));
+    return absl::OkStatus();
+  });
+}
+
+// body.deposits[i].data.{pubkey, amount}.
+absl::Status ReadDeposits(od::value& v, const Path& p, std::vector<DepositSummary>* out) {
+  return ForElements(v, p, [&](od::value& e, const Path& ep) {
+    out->emplace_back();
+    DepositSummary& d = out->back();
+    static constexpr Keys<1> kDeposit = {"data"};
+    return ReadObject(e, ep, kDeposit, Bits({0}), [&](int, od::value& f, const Path& fp) {
+      static constexpr Keys<2> kData = {"pubkey", "amount"};
+      return ReadObject(f, fp, kData, Bits({0, 1}),
+                        [&](int k, od::value& g, const Path& gp) -> absl::Status {
+                          if (k == 0) return ReadHex(g, gp, &d.pubkey);
+                          return ReadU64(g, gp, &d.amount);
+                        });
+    });
+  });
+}
+
+// Electra body.execution_requests {deposits, withdrawals, consolidations}, all required.
+absl::Status ReadExecutionRequests(od::value& v, const Path& p, ExecutionRequests* out) {
+  enum { kDeposits, kWithdrawals, kConsolidations };
+  static constexpr Keys<3> kKeys = {"deposits", "withdrawals", "consolidations"};
+  return ReadObject(
+      v, p, kKeys, Bits({kDeposits, kWithdrawals, kConsolidations}),
+      [&](int k, od::value& f, const Path& fp) -> absl::Status {
+        switch (k) {
+          case kDeposits:
+            return ForElements(f, fp, [&](od::value& e, const Path& ep) {
+              out->deposits.emplace_back();
+              DepositRequest& d = out->deposits.back();
+              enum { kPubkey, kCredentials, kAmount, kIndex };
+              static constexpr Keys<4> kReq = {"pubkey", "withdrawal_credentials", "amount",
+                                               "index"};
+              return ReadObject(e, ep, kReq, Bits({kPubkey, kCredentials, kAmount, kIndex}),
+                                [&](int j, od::value& g, const Path& gp) -> absl::Status {
+                                  switch (j) {
+                                    case kPubkey:
+                                      return ReadHex(g, gp, &d.pubkey);
+                                    case kCredentials:
+                                      return ReadHex(g, gp, &d.withdrawal_credentials);
+                                    case kAmount:
+                                      return ReadU64(g, gp, &d.amount);
+                                    default:
+                                      return ReadU64(g, gp, &d.index);
+                                  }
+                                });
+            });
+          case kWithdrawals:
+            return ForElements(f, fp, [&](od::value& e, const Path& ep) {
+              out->withdrawals.emplace_back();
+              WithdrawalRequest& w = out->withdrawals.back();
+              enum { kSource, kPubkey, kAmount };
+              static constexpr Keys<3> kReq = {"source_address", "validator_pubkey", "amount"};
+              return ReadObject(e, ep, kReq, Bits({kSource, kPubkey, kAmount}),
+                                [&](int j, od::value& g, const Path& gp) -> absl::Status {
+                                  switch (j) {
+                                    case kSource:
+                                      return ReadHex(g, gp, &w.source_address);
+                                    case kPubkey:
+                                      return ReadHex(g, gp, &w.validator_pubkey);
+                                    default:
+                                      return ReadU64(g, gp, &w.amount);
+                                  }
+                                });
+            });
+          default:
+            return ForElements(f, fp, [&](od::value& e, const Path& ep) {
+              out->consolidations.emplace_back();
+              ConsolidationRequest& c = out->consolidations.back();
+              enum { kSource, kFrom, kTo };
+              static constexpr Keys<3> kReq = {"source_address", "source_pubkey", "target_pubkey"};
+              return ReadObject(e, ep, kReq, Bits({kSource, kFrom, kTo}),
+                                [&](int j, od::value& g, const Path& gp) -> absl::Status {
+                                  switch (j) {
+                                    case kSource:
+                                      return ReadHex(g, gp, &c.source_address);
+                                    case kFrom:
+                                      return ReadHex(g, gp, &c.source_pubkey);
+                                    default:
+                                      return ReadHex(g, gp, &c.target_pubkey);
+                                  }
+                                });
+            });
+        }
+      });
+}
+
 absl::Status ReadBody(od::value& v, const Path& p, Block* out, BodyShape* shape) {
   enum {
     kAttestations,
@@ -631,16 +790,22 @@ absl::Status ReadBody(od::value& v, const Path& p, Block* out, BodyShape* shape)
     kPayloadHeader,
     kBlsChanges,
     kBlobCommitments,
-    kExecutionRequests
+    kExecutionRequests,
+    kProposerSlashings,
+    kAttesterSlashings,
+    kDeposits
   };
-  static constexpr Keys<7> kKeys = {"attestations",
-                                    "sync_aggregate",
-                                    "execution_payload",
-                                    "execution_payload_header",
-                                    "bls_to_execution_changes",
-                                    "blob_kzg_commitments",
-                                    "execution_requests"};
-  return ReadObject(
+  static constexpr Keys<10> kKeys = {"attestations",
+                                     "sync_aggregate",
+                                     "execution_payload",
+                                     "execution_payload_header",
+                                     "bls_to_execution_changes",
+                                     "blob_kzg_commitments",
+                                     "execution_requests",
+                                     "proposer_slashings",
+                                     "attester_slashings",
+                                     "deposits"};
+  RETURN_IF_ERROR(ReadObject(
       v, p, kKeys, Bits({kAttestations}), [&](int k, od::value& f, const Path& fp) -> absl::Status {
         switch (k) {
           case kAttestations:
@@ -671,11 +836,22 @@ absl::Status ReadBody(od::value& v, const Path& p, Block* out, BodyShape* shape)
           case kBlobCommitments:
             shape->blob_commitments = true;
             return absl::OkStatus();
-          default:
+          case kExecutionRequests:
             shape->execution_requests = true;
-            return absl::OkStatus();
+            out->execution_requests.emplace();
+            return ReadExecutionRequests(f, fp, &*out->execution_requests);
+          case kProposerSlashings:
+            return ReadProposerSlashings(f, fp, &out->proposer_slashings);
+          case kAttesterSlashings:
+            return ReadAttesterSlashings(f, fp, &out->attester_slashed);
+          default:
+            return ReadDeposits(f, fp, &out->deposits);
         }
-      });
+      }));
+  std::vector<ValidatorIndex>& slashed = out->attester_slashed;
+  std::sort(slashed.begin(), slashed.end());
+  slashed.erase(std::unique(slashed.begin(), slashed.end()), slashed.end());
+  return absl::OkStatus();
 }
 
 // BeaconBlock or BlindedBeaconBlock: {slot, proposer_index, parent_root, state_root, body}.
@@ -723,6 +899,9 @@ absl::Status CheckBlockForFork(const Block& b, const BodyShape& shape, const Pat
   if (AtLeast(fork, Fork::kCapella) && shape.payload && !shape.blinded && !shape.withdrawals) {
     const Path pp(body, "execution_payload");
     return missing(Path(pp, "withdrawals"));
+  }
+  if (AtLeast(fork, Fork::kElectra) && !shape.execution_requests) {
+    return missing(Path(body, "execution_requests"));
   }
   return CheckCommitteeBits(b.attestations, fork, b.version, Path(body, "attestations"));
 }
@@ -852,38 +1031,52 @@ absl::Status ReadFinality(od::object& root, const Path& p, FinalityCheckpoints* 
   });
 }
 
+// One header object {root, canonical, header:{message:{...}, signature}}.
+absl::Status ReadHeaderObject(od::value& d, const Path& dp, BlockHeader* out) {
+  enum { kRoot, kCanonical, kHeader };
+  static constexpr Keys<3> kKeys = {"root", "canonical", "header"};
+  return ReadObject(
+      d, dp, kKeys, Bits({kRoot, kCanonical, kHeader}),
+      [&](int k, od::value& f, const Path& fp) -> absl::Status {
+        if (k == kRoot) return ReadHex(f, fp, &out->root);
+        if (k == kCanonical) return ReadBool(f, fp, &out->canonical);
+        static constexpr Keys<1> kSigned = {"message"};
+        return ReadObject(f, fp, kSigned, Bits({0}), [&](int, od::value& m, const Path& mp) {
+          enum { kSlot, kProposer, kParent, kState, kBody };
+          static constexpr Keys<5> kMsg = {"slot", "proposer_index", "parent_root", "state_root",
+                                           "body_root"};
+          return ReadObject(m, mp, kMsg, Bits({kSlot, kProposer, kParent, kState, kBody}),
+                            [&](int j, od::value& g, const Path& gp) -> absl::Status {
+                              switch (j) {
+                                case kSlot:
+                                  return ReadU64(g, gp, &out->slot);
+                                case kProposer:
+                                  return ReadU64(g, gp, &out->proposer_index);
+                                case kParent:
+                                  return ReadHex(g, gp, &out->parent_root);
+                                case kState:
+                                  return ReadHex(g, gp, &out->state_root);
+                                default:
+                                  return ReadHex(g, gp, &out->body_root);
+                              }
+                            });
+        });
+      });
+}
+
 absl::Status ReadHeader(od::object& root, const Path& p, BlockHeader* out) {
   static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}),
+                   [&](int, od::value& d, const Path& dp) { return ReadHeaderObject(d, dp, out); });
+}
+
+absl::Status ReadHeaders(od::object& root, const Path& p, std::vector<BlockHeader>* out) {
+  static constexpr Keys<1> kTop = {"data"};
   return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
-    enum { kRoot, kCanonical, kHeader };
-    static constexpr Keys<3> kKeys = {"root", "canonical", "header"};
-    return ReadObject(
-        d, dp, kKeys, Bits({kRoot, kCanonical, kHeader}),
-        [&](int k, od::value& f, const Path& fp) -> absl::Status {
-          if (k == kRoot) return ReadHex(f, fp, &out->root);
-          if (k == kCanonical) return ReadBool(f, fp, &out->canonical);
-          static constexpr Keys<1> kSigned = {"message"};
-          return ReadObject(f, fp, kSigned, Bits({0}), [&](int, od::value& m, const Path& mp) {
-            enum { kSlot, kProposer, kParent, kState, kBody };
-            static constexpr Keys<5> kMsg = {"slot", "proposer_index", "parent_root", "state_root",
-                                             "body_root"};
-            return ReadObject(m, mp, kMsg, Bits({kSlot, kProposer, kParent, kState, kBody}),
-                              [&](int j, od::value& g, const Path& gp) -> absl::Status {
-                                switch (j) {
-                                  case kSlot:
-                                    return ReadU64(g, gp, &out->slot);
-                                  case kProposer:
-                                    return ReadU64(g, gp, &out->proposer_index);
-                                  case kParent:
-                                    return ReadHex(g, gp, &out->parent_root);
-                                  case kState:
-                                    return ReadHex(g, gp, &out->state_root);
-                                  default:
-                                    return ReadHex(g, gp, &out->body_root);
-                                }
-                              });
-          });
-        });
+    return ForElements(d, dp, [&](od::value& e, const Path& ep) {
+      out->emplace_back();
+      return ReadHeaderObject(e, ep, &out->back());
+    });
   });
 }
 
@@ -1104,6 +1297,62 @@ absl::Status ReadValidators(od::object& root, const Path& p, std::vector<Validat
   });
 }
 
+// The other hot path: a balances response for every validator is ~1.1 M rows (~50 MB). Each row
+// is walked with the same checks as elsewhere, but without the generic per-field dispatch: the
+// two keys are compared inline and numbers are parsed straight from the input buffer.
+absl::Status ReadBalanceRow(od::value& e, const Path& ep, ValidatorBalance* row) {
+  od::object obj;
+  RETURN_IF_ERROR(GetObject(e, ep, &obj));
+  bool has_index = false, has_balance = false;
+  for (auto field_result : obj) {
+    od::field field;
+    if (auto err = std::move(field_result).get(field)) return JsonError(ep, err);
+    const od::raw_json_string key = field.key();
+    uint64_t* target;
+    std::string_view name;
+    if (key == std::string_view("index")) {
+      target = &row->index;
+      name = "index";
+      has_index = true;
+    } else if (key == std::string_view("balance")) {
+      target = &row->balance;
+      name = "balance";
+      has_balance = true;
+    } else {
+      continue;  // unknown keys are skipped by the iterator
+    }
+    od::raw_json_string raw;
+    if (auto err = field.value().get_raw_json_string().get(raw)) {
+      const Path fp(ep, name);
+      return err == simdjson::INCORRECT_TYPE ? TypeError(field.value(), fp, "a decimal string")
+                                             : JsonError(fp, err);
+    }
+    if (!ParseQuotedU64(raw.raw(), target)) return DecimalError(Path(ep, name), raw.raw());
+  }
+  if (!has_index) return Path(ep, "index").Error("missing required field");
+  if (!has_balance) return Path(ep, "balance").Error("missing required field");
+  return absl::OkStatus();
+}
+
+// `expected_rows` only sizes the first allocation.
+absl::Status ReadValidatorBalances(od::object& root, const Path& p, size_t expected_rows,
+                                   std::vector<ValidatorBalance>* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    out->reserve(expected_rows);
+    od::array arr;
+    RETURN_IF_ERROR(GetArray(d, dp, &arr));
+    for (auto elem_result : arr) {
+      od::value elem;
+      if (auto e = std::move(elem_result).get(elem)) return JsonError(Path(dp, out->size()), e);
+      ValidatorBalance row;
+      if (absl::Status s = ReadBalanceRow(elem, Path(dp, out->size()), &row); !s.ok()) return s;
+      out->push_back(row);
+    }
+    return absl::OkStatus();
+  });
+}
+
 absl::Status ReadLiveness(od::object& root, const Path& p, std::vector<ValidatorLiveness>* out) {
   static constexpr Keys<1> kTop = {"data"};
   return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
@@ -1253,6 +1502,7 @@ SW_DEFINE_DECODER(DecodeSyncing, SyncStatus, "syncing", ReadSyncing)
 SW_DEFINE_DECODER(DecodeFinalityCheckpoints, FinalityCheckpoints, "finality_checkpoints",
                   ReadFinality)
 SW_DEFINE_DECODER(DecodeHeader, BlockHeader, "header", ReadHeader)
+SW_DEFINE_DECODER(DecodeHeaders, std::vector<BlockHeader>, "headers", ReadHeaders)
 SW_DEFINE_DECODER(DecodeBlock, Block, "block", ReadBlock)
 SW_DEFINE_DECODER(DecodeBlockAttestations, std::vector<Attestation>, "block_attestations",
                   ReadBlockAttestations)
@@ -1268,6 +1518,150 @@ SW_DEFINE_DECODER(DecodeSyncCommitteeRewards, std::vector<SyncCommitteeReward>,
                   "sync_committee_rewards", ReadSyncCommitteeRewards)
 
 #undef SW_DEFINE_DECODER
+
+namespace {
+
+// A row of the balances response is at least {"index":"0","balance":"0"} plus a separator (33
+// bytes) and typically ~44 (7-digit index, 11-digit balance); reserving for 40-byte rows
+// avoids regrowing the vector for a full mainnet response without over-allocating much.
+size_t ExpectedBalanceRows(std::string_view body) { return body.size() / 40; }
+
+// The fast path for validator_balances, which skips simdjson altogether: a 50 MB body needs
+// ~45 MB of simdjson structural indexes, and faulting those pages in costs more than the parse
+// (measured in bench/decode_bench.cc). It accepts only a strict subset of JSON -- the shape
+// servers send:
+//   ws { ws member (ws , ws member)* ws } ws          members: "data" exactly once, optionally
+//   "execution_optimistic" / "finalized" with true|false; rows: { "index" : "<digits>" ,
+//   "balance" : "<digits>" } in that order, 1-20 digits within uint64; JSON whitespace
+// anywhere between tokens. Only ASCII is accepted, so UTF-8 needs no check. Anything else
+// (other keys, other key order, escapes, a number out of range, truncation) makes it give up,
+// and the simdjson decoder runs instead: it accepts every valid variant and writes the error
+// messages. So the fast path changes speed, never results. It reads only [begin, end).
+class BalancesScanner {
+ public:
+  explicit BalancesScanner(std::string_view body)
+      : p_(body.data()), end_(body.data() + body.size()) {}
+
+  bool Scan(std::vector<ValidatorBalance>* out) {
+    Ws();
+    if (!Char('{')) return false;
+    bool has_data = false;
+    for (;;) {
+      Ws();
+      if (Lit("\"data\"")) {
+        if (has_data) return false;
+        has_data = true;
+        Ws();
+        if (!Char(':') || !Rows(out)) return false;
+      } else if (Lit("\"execution_optimistic\"") || Lit("\"finalized\"")) {
+        Ws();
+        if (!Char(':')) return false;
+        Ws();
+        if (!Lit("true") && !Lit("false")) return false;
+      } else {
+        return false;
+      }
+      Ws();
+      if (Char('}')) break;
+      if (!Char(',')) return false;
+    }
+    Ws();
+    return has_data && p_ == end_;
+  }
+
+ private:
+  void Ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool Char(char c) {
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  bool Lit(std::string_view s) {
+    if (static_cast<size_t>(end_ - p_) < s.size() || std::memcmp(p_, s.data(), s.size()) != 0) {
+      return false;
+    }
+    p_ += s.size();
+    return true;
+  }
+  bool QuotedU64(uint64_t* out) {
+    if (!Char('"')) return false;
+    const char* digits = p_;
+    while (p_ < end_ && IsDigit(*p_)) ++p_;
+    const size_t n = static_cast<size_t>(p_ - digits);
+    if (n == 0 || n > 20 || !DigitsToU64(digits, n, out)) return false;
+    return Char('"');
+  }
+  bool Rows(std::vector<ValidatorBalance>* out) {
+    Ws();
+    if (!Char('[')) return false;
+    Ws();
+    if (Char(']')) return true;
+    for (;;) {
+      ValidatorBalance row;
+      Ws();
+      if (!Char('{')) return false;
+      Ws();
+      if (!Lit("\"index\"")) return false;
+      Ws();
+      if (!Char(':')) return false;
+      Ws();
+      if (!QuotedU64(&row.index)) return false;
+      Ws();
+      if (!Char(',')) return false;
+      Ws();
+      if (!Lit("\"balance\"")) return false;
+      Ws();
+      if (!Char(':')) return false;
+      Ws();
+      if (!QuotedU64(&row.balance)) return false;
+      Ws();
+      if (!Char('}')) return false;
+      out->push_back(row);
+      Ws();
+      if (Char(']')) return true;
+      if (!Char(',')) return false;
+    }
+  }
+
+  const char* p_;
+  const char* const end_;
+};
+
+// Size checks, then the fast path, then (if it gave up) `slow`.
+template <typename Slow>
+absl::StatusOr<std::vector<ValidatorBalance>> DecodeBalances(std::string_view body, Slow&& slow) {
+  RETURN_IF_ERROR(CheckBodySize("validator_balances", body));
+  std::vector<ValidatorBalance> out;
+  out.reserve(ExpectedBalanceRows(body));
+  if (BalancesScanner(body).Scan(&out)) return out;
+  out = {};  // free the reservation before the slow path makes its own
+  return slow();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ValidatorBalance>> DecodeValidatorBalances(std::string_view body) {
+  return DecodeBalances(body, [&] {
+    return DecodeCopy<std::vector<ValidatorBalance>>(
+        "validator_balances", body,
+        [rows = ExpectedBalanceRows(body)](od::object& root, const Path& p,
+                                           std::vector<ValidatorBalance>* out) {
+          return ReadValidatorBalances(root, p, rows, out);
+        });
+  });
+}
+absl::StatusOr<std::vector<ValidatorBalance>> DecodeValidatorBalances(PaddedBody body) {
+  return DecodeBalances(body.body(), [&] {
+    return DecodePadded<std::vector<ValidatorBalance>>(
+        "validator_balances", body,
+        [rows = ExpectedBalanceRows(body.body())](od::object& root, const Path& p,
+                                                  std::vector<ValidatorBalance>* out) {
+          return ReadValidatorBalances(root, p, rows, out);
+        });
+  });
+}
 
 bool ParseHexInto(std::string_view hex, uint8_t* out, size_t n) {
   if (hex.size() != 2 + 2 * n || hex[0] != '0' || hex[1] != 'x') return false;

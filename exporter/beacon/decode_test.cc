@@ -45,6 +45,14 @@ constexpr char kElectraBlockFile[] = "ream/slot_8084249.json";
 constexpr char kElectraBlock2File[] = "ream/slot_8084248.json";
 constexpr char kDenebBlockFile[] = "eigenpod-proofs-generation/deneb_goerli_block_7421951.json";
 constexpr char kBlindedBlockFile[] = "mev-boost/signed-blinded-beacon-block-electra.json";
+// Hand-built (see SOURCES.md): ream/slot_8084248.json with one proposer slashing, two attester
+// slashings, one legacy deposit and Electra execution requests added in the spec's shapes.
+constexpr char kSlashingsBlockFile[] = "handmade/electra_block_8084248_slashings_requests.json";
+// Hand-built: the real header of slot 7687982 (eth-validator-watcher interaction 10) plus a
+// non-canonical header at the same slot, in the list shape of GET /eth/v1/beacon/headers?slot=.
+constexpr char kHeadersFile[] = "handmade/headers_slot_7687982.json";
+// Hand-built: {index, balance} of every row of kValidatorsFile, same order, compact JSON.
+constexpr char kBalancesFile[] = "handmade/validator_balances_7687968.json";
 
 // No fixture exists for these two endpoints; the shapes follow the OpenAPI spec
 // (apis/node/syncing.yaml, apis/beacon/states/finality_checkpoints.yaml).
@@ -144,6 +152,21 @@ std::string ReplaceFirst(std::string s, std::string_view from, std::string_view 
   EXPECT_NE(pos, std::string::npos) << "fixture lacks: " << from;
   if (pos != std::string::npos) s.replace(pos, from.size(), to);
   return s;
+}
+
+std::string Repeat(std::string_view unit, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += unit;
+  return out;
+}
+
+size_t Count(std::string_view haystack, std::string_view needle) {
+  size_t n = 0;
+  for (size_t pos = haystack.find(needle); pos != std::string_view::npos;
+       pos = haystack.find(needle, pos + 1)) {
+    ++n;
+  }
+  return n;
 }
 
 // --------------------------------------------------------------------------------------------
@@ -728,6 +751,387 @@ TEST(DecodeTest, PaddedBodyMatchesCopyingOverload) {
 }
 
 // --------------------------------------------------------------------------------------------
+// Slashings, deposits and execution requests.
+
+TEST(DecodeBlockTest, RealBlocksHaveNoSlashingsDepositsOrRequests) {
+  // All four real blocks have "proposer_slashings": [], "attester_slashings": [],
+  // "deposits": []; the three Electra ones have execution_requests with three empty lists.
+  for (const char* file :
+       {kElectraBlockFile, kElectraBlock2File, kBlindedBlockFile, kDenebBlockFile}) {
+    SCOPED_TRACE(file);
+    const auto b = DecodeBlock(ReadFixture(file));
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_TRUE(b->proposer_slashings.empty());
+    EXPECT_TRUE(b->attester_slashed.empty());
+    EXPECT_TRUE(b->deposits.empty());
+    if (file == std::string_view(kDenebBlockFile)) {
+      EXPECT_FALSE(b->execution_requests.has_value());
+    } else {
+      ASSERT_TRUE(b->execution_requests.has_value());
+      EXPECT_TRUE(b->execution_requests->deposits.empty());
+      EXPECT_TRUE(b->execution_requests->withdrawals.empty());
+      EXPECT_TRUE(b->execution_requests->consolidations.empty());
+    }
+  }
+}
+
+// Expected values, worked out by hand from the objects added to the hand-built block:
+//   proposer_slashings[0]: both signed headers name proposer 1234 (slot 8084100, body roots
+//     0x41.. and 0x42..)                                                     -> {1234}
+//   attester_slashings[0]: attestation_1 {3, 17, 42, 100, 2001}
+//                          attestation_2 {17, 42, 99, 2001, 5000}            -> {17, 42, 2001}
+//   attester_slashings[1]: attestation_1 {5, 42, 77, 300}
+//                          attestation_2 {1, 5, 77, 301}                     -> {5, 77}
+//   union, sorted                                                            -> {5, 17, 42, 77,
+//   2001} (42 is in both slashings' attestation_1 but only the first slashing's intersection.)
+//   deposits[0].data: pubkey 0xb0 01x47, amount 32000000000
+//   execution_requests.deposits[0]: pubkey 0xc0 02x47, credentials 0x02 00x11 aa x20,
+//     amount 1000000000, index 251
+//   execution_requests.withdrawals: (0xd1 x20, 0xd0 03x47, 0 = full exit),
+//                                   (0xd2 x20, 0xd0 04x47, 5000000000)
+//   execution_requests.consolidations[0]: 0xe1 x20, 0xe0 05x47 -> 0xe0 06x47
+TEST(DecodeBlockTest, HandBuiltSlashingsDepositsAndRequests) {
+  const auto b = DecodeBlock(ReadFixture(kSlashingsBlockFile));
+  ASSERT_TRUE(b.ok()) << b.status();
+  // The rest of the real block is untouched.
+  EXPECT_EQ(b->slot, 8084248u);
+  EXPECT_EQ(b->proposer_index, 518u);
+  ASSERT_EQ(b->attestations.size(), 1u);
+
+  EXPECT_EQ(b->proposer_slashings, (std::vector<ValidatorIndex>{1234}));
+  EXPECT_EQ(b->attester_slashed, (std::vector<ValidatorIndex>{5, 17, 42, 77, 2001}));
+
+  ASSERT_EQ(b->deposits.size(), 1u);
+  EXPECT_EQ(ToHex(b->deposits[0].pubkey), "0xb0" + Repeat("01", 47));
+  EXPECT_EQ(b->deposits[0].amount, 32000000000u);
+
+  ASSERT_TRUE(b->execution_requests.has_value());
+  const ExecutionRequests& r = *b->execution_requests;
+  ASSERT_EQ(r.deposits.size(), 1u);
+  EXPECT_EQ(ToHex(r.deposits[0].pubkey), "0xc0" + Repeat("02", 47));
+  EXPECT_EQ(ToHex(r.deposits[0].withdrawal_credentials),
+            "0x02" + Repeat("00", 11) + Repeat("aa", 20));
+  EXPECT_EQ(r.deposits[0].amount, 1000000000u);
+  EXPECT_EQ(r.deposits[0].index, 251u);
+  ASSERT_EQ(r.withdrawals.size(), 2u);
+  EXPECT_EQ(ToHex(r.withdrawals[0].source_address), "0x" + Repeat("d1", 20));
+  EXPECT_EQ(ToHex(r.withdrawals[0].validator_pubkey), "0xd0" + Repeat("03", 47));
+  EXPECT_EQ(r.withdrawals[0].amount, 0u);
+  EXPECT_EQ(ToHex(r.withdrawals[1].source_address), "0x" + Repeat("d2", 20));
+  EXPECT_EQ(ToHex(r.withdrawals[1].validator_pubkey), "0xd0" + Repeat("04", 47));
+  EXPECT_EQ(r.withdrawals[1].amount, 5000000000u);
+  ASSERT_EQ(r.consolidations.size(), 1u);
+  EXPECT_EQ(ToHex(r.consolidations[0].source_address), "0x" + Repeat("e1", 20));
+  EXPECT_EQ(ToHex(r.consolidations[0].source_pubkey), "0xe0" + Repeat("05", 47));
+  EXPECT_EQ(ToHex(r.consolidations[0].target_pubkey), "0xe0" + Repeat("06", 47));
+
+  // The zero-copy overload agrees.
+  std::string body = ReadFixture(kSlashingsBlockFile);
+  const auto padded = DecodeBlock(PaddedBody::Of(&body));
+  ASSERT_TRUE(padded.ok()) << padded.status();
+  EXPECT_EQ(padded->attester_slashed, b->attester_slashed);
+}
+
+// The same objects in a bare blinded Electra block and in a Deneb block (phase0 shapes).
+TEST(DecodeBlockTest, SlashingsInBlindedAndDenebBlocks) {
+  // One proposer slashing (proposer 7 in both headers) and one attester slashing whose
+  // attestations share {9, 11}: {2, 9, 11} and {9, 10, 11, 12}. Header fields other than the
+  // proposer are not read, so the header is trimmed to what the test needs plus one extra key.
+  const std::string header7 = R"({"message":{"slot":"100","proposer_index":"7","body_root":"0x)" +
+                              Repeat("00", 32) + R"("},"signature":"0x)" + Repeat("00", 96) +
+                              R"("})";
+  const std::string proposer_slashings = R"("proposer_slashings": [{"signed_header_1":)" + header7 +
+                                         R"(,"signed_header_2":)" + header7 + "}],";
+  const std::string attester_slashings =
+      R"("attester_slashings": [{"attestation_1":{"attesting_indices":["2","9","11"]},)"
+      R"("attestation_2":{"attesting_indices":["9","10","11","12"]}}],)";
+  const std::string deposit = R"("deposits": [{"proof":[],"data":{"pubkey":"0x)" +
+                              Repeat("ab", 48) + R"(","withdrawal_credentials":"0x)" +
+                              Repeat("00", 32) + R"(","amount":"1000000000","signature":"0x)" +
+                              Repeat("00", 96) + R"("}}],)";
+
+  std::string blinded = ReadFixture(kBlindedBlockFile);
+  blinded = ReplaceFirst(blinded, R"("proposer_slashings": [],)", proposer_slashings);
+  blinded = ReplaceFirst(blinded, R"("attester_slashings": [],)", attester_slashings);
+  const auto b = DecodeBlock(blinded);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_TRUE(b->execution_payload->blinded);
+  EXPECT_EQ(b->proposer_slashings, (std::vector<ValidatorIndex>{7}));
+  EXPECT_EQ(b->attester_slashed, (std::vector<ValidatorIndex>{9, 11}));
+
+  std::string deneb = ReadFixture(kDenebBlockFile);
+  deneb = ReplaceFirst(deneb, R"("proposer_slashings": [],)", proposer_slashings);
+  deneb = ReplaceFirst(deneb, R"("attester_slashings": [],)", attester_slashings);
+  deneb = ReplaceFirst(deneb, R"("deposits": [],)", deposit);
+  const auto d = DecodeBlock(deneb);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->version, "deneb");
+  EXPECT_EQ(d->proposer_slashings, (std::vector<ValidatorIndex>{7}));
+  EXPECT_EQ(d->attester_slashed, (std::vector<ValidatorIndex>{9, 11}));
+  ASSERT_EQ(d->deposits.size(), 1u);
+  EXPECT_EQ(d->deposits[0].pubkey[47], 0xab);
+  EXPECT_EQ(d->deposits[0].amount, 1000000000u);
+  EXPECT_FALSE(d->execution_requests.has_value());
+}
+
+TEST(DecodeBlockTest, AttesterSlashingWithDisjointOrUnsortedIndices) {
+  // Disjoint attestations slash no one; unsorted input and duplicates do not matter:
+  // {30, 10, 20, 10} & {20, 40, 10} = {10, 20}.
+  const std::string body = ReplaceFirst(
+      ReadFixture(kElectraBlockFile), R"("attester_slashings": [],)",
+      R"("attester_slashings": [)"
+      R"({"attestation_1":{"attesting_indices":["1","2"]},"attestation_2":{"attesting_indices":["3"]}},)"
+      R"({"attestation_2":{"attesting_indices":["20","40","10"]},)"
+      R"("attestation_1":{"attesting_indices":["30","10","20","10"]}}],)");
+  const auto b = DecodeBlock(body);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->attester_slashed, (std::vector<ValidatorIndex>{10, 20}));
+}
+
+TEST(DecodeBlockTest, TooManyAttestingIndices) {
+  std::string indices;
+  for (int i = 0; i <= 131072; ++i) indices += (i ? ",\"" : "\"") + std::to_string(i) + "\"";
+  const std::string body =
+      ReplaceFirst(ReadFixture(kElectraBlockFile), R"("attester_slashings": [],)",
+                   R"("attester_slashings": [{"attestation_1":{"attesting_indices":[)" + indices +
+                       R"(]},"attestation_2":{"attesting_indices":[]}}],)");
+  EXPECT_THAT(Msg(DecodeBlock(body).status()),
+              HasSubstr("block: data.message.body.attester_slashings[0].attestation_1."
+                        "attesting_indices: 131073 indices exceed the maximum of 131072"));
+}
+
+// Malformed variants of the hand-built block (each replaces the first occurrence of `from`): the
+// message names the path of the bad field.
+TEST(DecodeBlockTest, MalformedSlashingsDepositsAndRequests) {
+  const std::string good = ReadFixture(kSlashingsBlockFile);
+  const std::string body = "block: data.message.body.";
+  const std::string header2 = R"("signed_header_2": {
+                "message": {
+                  "slot": "8084100",
+                  "proposer_index": "1234")";
+  struct Case {
+    std::string from, to, want;
+  };
+  const std::vector<Case> cases = {
+      {header2, ReplaceFirst(header2, "1234", "1235"),
+       body + "proposer_slashings[0].signed_header_2.message.proposer_index: names proposer 1235 "
+              "but signed_header_1 names 1234"},
+      {header2, ReplaceFirst(header2, R"("1234")", "1234"),
+       body + "proposer_slashings[0].signed_header_2.message.proposer_index: expected a decimal "
+              "string, got number"},
+      {header2, ReplaceFirst(header2, "proposer_index", "proposer"),
+       body + "proposer_slashings[0].signed_header_2.message.proposer_index: missing required "
+              "field"},
+      {R"("signed_header_2": {)", R"("signed_header_3": {)",
+       body + "proposer_slashings[0].signed_header_2: missing required field"},
+      {R"("proposer_slashings": [)", R"("proposer_slashings": {"x": [)",
+       body + "proposer_slashings: expected an array, got object"},
+      {R"("2001")", "2001",
+       body + "attester_slashings[0].attestation_1.attesting_indices[4]: expected a decimal "
+              "string, got number"},
+      {R"("5000")", R"("-5000")",
+       body + "attester_slashings[0].attestation_2.attesting_indices[4]: expected an unsigned "
+              "decimal string, got \"-5000\""},
+      {R"("300")", R"("18446744073709551616")",
+       body + "attester_slashings[1].attestation_1.attesting_indices[3]: decimal string "
+              "\"18446744073709551616\" exceeds uint64"},
+      {R"("attestation_2")", R"("attestation_3")",
+       body + "attester_slashings[0].attestation_2: missing required field"},
+      {R"("attesting_indices": [)", R"("attesting_indices": "3", "x": [)",
+       body + "attester_slashings[0].attestation_1.attesting_indices: expected an array, got "
+              "string"},
+      {R"("amount": "32000000000")", R"("amount": "32000000000.0")",
+       body + "deposits[0].data.amount: expected an unsigned decimal string, got "
+              "\"32000000000.0\""},
+      {R"("pubkey": "0xb0)", R"("pubkey": "0xb)",
+       body + "deposits[0].data.pubkey: invalid hex: odd number of hex digits (95)"},
+      {R"("data": {
+                "pubkey": "0xb0)",
+       R"("dat": {
+                "pubkey": "0xb0)",
+       body + "deposits[0].data: missing required field"},
+      {R"("index": "251")", R"("index": 251)",
+       body + "execution_requests.deposits[0].index: expected a decimal string, got number"},
+      {R"("amount": "5000000000")", R"("amount": "5000000000x")",
+       body + "execution_requests.withdrawals[1].amount: expected an unsigned decimal string"},
+      {R"("source_address": "0xd1d1)", R"("source_address": "0xd1d1d1)",
+       body + "execution_requests.withdrawals[0].source_address: invalid hex: expected 20 bytes, "
+              "got 21"},
+      {R"("target_pubkey": "0xe0)", R"("target_pubkey": "0xz0)",
+       body + "execution_requests.consolidations[0].target_pubkey: invalid hex: non-hex character "
+              "'z' at offset 2"},
+      {R"("consolidations": [)", R"("consolidation": [)",
+       body + "execution_requests.consolidations: missing required field"},
+      {R"("withdrawal_credentials": "0x0200)", R"("withdrawal_credential": "0x0200)",
+       body + "execution_requests.deposits[0].withdrawal_credentials: missing required field"},
+      {R"("execution_requests": {)", R"("execution_requestz": {)",
+       body + "execution_requests: missing required field for version electra"},
+      {R"("execution_requests": {)", R"("execution_requests": [], "x": {)",
+       body + "execution_requests: expected an object, got array"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.from + " -> " + c.to);
+    ASSERT_GE(Count(good, c.from), 1u) << "fixture lacks the mutation target";
+    const absl::Status s = DecodeBlock(ReplaceFirst(good, c.from, c.to)).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_THAT(Msg(s), HasSubstr(c.want));
+  }
+}
+
+// Cut points every 5 bytes through the added objects (and the whole body sparsely).
+TEST(DecodeBlockTest, TruncatedHandBuiltBlock) {
+  const std::string good = ReadFixture(kSlashingsBlockFile);
+  const size_t first = good.find("\"proposer_slashings\"");
+  const size_t deposits_end = good.find("\"voluntary_exits\"");
+  const size_t requests = good.find("\"execution_requests\"");
+  ASSERT_NE(first, std::string::npos);
+  ASSERT_NE(deposits_end, std::string::npos);
+  ASSERT_NE(requests, std::string::npos);
+  std::vector<size_t> cuts;
+  for (size_t i = first; i < deposits_end; i += 5) cuts.push_back(i);
+  for (size_t i = requests; i < good.size() - 1; i += 5) cuts.push_back(i);
+  for (size_t i = 1; i < good.size(); i += good.size() / 97) cuts.push_back(i);
+  for (size_t cut : cuts) {
+    const absl::Status s = DecodeBlock(std::string_view(good).substr(0, cut)).status();
+    ASSERT_FALSE(s.ok()) << "cut at " << cut;
+    EXPECT_THAT(Msg(s), HasSubstr("malformed or truncated JSON")) << "cut at " << cut << ": " << s;
+  }
+}
+
+// --------------------------------------------------------------------------------------------
+// Headers at a slot, validator balances.
+
+TEST(DecodeHeadersTest, ListWithCanonicalAndOrphanedHeader) {
+  const auto h = DecodeHeaders(ReadFixture(kHeadersFile));
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_EQ(h->size(), 2u);
+  // Values as in 010_GET_eth_v1_beacon_headers_7687982.json.
+  EXPECT_EQ(ToHex((*h)[0].root),
+            "0x111b9cb1c821433d9157b37b923cb37686ef242e989c2e4cef36bd5290c34cac");
+  EXPECT_TRUE((*h)[0].canonical);
+  EXPECT_EQ((*h)[0].slot, 7687982u);
+  EXPECT_EQ((*h)[0].proposer_index, 1277u);
+  EXPECT_EQ(ToHex((*h)[0].parent_root),
+            "0x45cd0e07148a239cbbfab3b0042ee8bab0cc5785e394c92ef080e674317b7709");
+  EXPECT_EQ(ToHex((*h)[0].body_root),
+            "0x136e6aa5e6017f40e5f8d9ae457d50b5f02ed3141fa5fee1c558c080e5a51399");
+  // The hand-made orphan.
+  EXPECT_EQ(ToHex((*h)[1].root), "0x" + Repeat("ee", 32));
+  EXPECT_FALSE((*h)[1].canonical);
+  EXPECT_EQ((*h)[1].slot, 7687982u);
+  EXPECT_EQ((*h)[1].proposer_index, 1277u);
+  EXPECT_EQ(ToHex((*h)[1].state_root), "0x" + Repeat("0b", 32));
+
+  std::string body = ReadFixture(kHeadersFile);
+  const auto padded = DecodeHeaders(PaddedBody::Of(&body));
+  ASSERT_TRUE(padded.ok()) << padded.status();
+  EXPECT_EQ(padded->size(), 2u);
+}
+
+TEST(DecodeHeadersTest, EmptyList) {
+  const auto h = DecodeHeaders(R"({"execution_optimistic":false,"finalized":false,"data":[]})");
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_TRUE(h->empty());
+  // The single-header form is not a list.
+  EXPECT_THAT(Msg(DecodeHeaders(ReadFixture(kHeaderFile)).status()),
+              HasSubstr("headers: data: expected an array, got object"));
+}
+
+TEST(DecodeValidatorBalancesTest, MatchesTheValidatorsResponseOfTheSameState) {
+  const auto b = DecodeValidatorBalances(ReadFixture(kBalancesFile));
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->size(), 1987u);
+  // Read off the file by hand.
+  EXPECT_EQ((*b)[0].index, 0u);
+  EXPECT_EQ((*b)[0].balance, 1000056865613530u);
+  EXPECT_EQ((*b)[1].balance, 1000057103349013u);
+  EXPECT_EQ((*b)[999].index, 999u);
+  EXPECT_EQ((*b)[999].balance, 32000228303u);
+  EXPECT_EQ((*b)[1986].index, 1986u);
+  EXPECT_EQ((*b)[1986].balance, 0u);
+  // Every row against the validators response it was made from (another decoder).
+  const auto v = DecodeValidators(ReadFixture(kValidatorsFile));
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->size(), b->size());
+  for (size_t i = 0; i < b->size(); ++i) {
+    ASSERT_EQ((*b)[i].index, (*v)[i].index) << i;
+    ASSERT_EQ((*b)[i].balance, (*v)[i].balance) << i;
+  }
+  std::string body = ReadFixture(kBalancesFile);
+  const auto padded = DecodeValidatorBalances(PaddedBody::Of(&body));
+  ASSERT_TRUE(padded.ok()) << padded.status();
+  EXPECT_EQ(padded->size(), 1987u);
+}
+
+// The decoder has a scanner for the shape servers send and falls back to simdjson for anything
+// else; both must give the same rows. The variants below take the fallback (an unknown key, key
+// order, a nested value) or stay on the scanner (whitespace); all must equal the fixture's rows.
+TEST(DecodeValidatorBalancesTest, EveryShapeVariantGivesTheSameRows) {
+  const std::string good = ReadFixture(kBalancesFile);
+  const auto want = DecodeValidators(ReadFixture(kValidatorsFile));
+  ASSERT_TRUE(want.ok()) << want.status();
+  std::string spaced;  // whitespace after every ',' ':' '[' '{' and before every '}' ']'
+  for (char c : good) {
+    if (c == '}' || c == ']') spaced += "\n ";
+    spaced += c;
+    if (c == ',' || c == ':' || c == '[' || c == '{') spaced += "\r\n\t ";
+  }
+  const std::vector<std::string> variants = {
+      good,
+      spaced,
+      ReplaceFirst(good, R"({"execution_optimistic")",
+                   R"({"x":{"a":[1,"]}"]},"execution_optimistic")"),
+      ReplaceFirst(good, R"({"index":"5","balance":"1000056743175291"})",
+                   R"({"balance":"1000056743175291","index":"5"})"),
+      ReplaceFirst(good, R"("finalized":false)", R"("finalized":null)"),
+      ReplaceFirst(good, R"({"index":"7",)", R"({"index":"7","status":"active_ongoing",)"),
+  };
+  for (size_t v = 0; v < variants.size(); ++v) {
+    SCOPED_TRACE(v);
+    const auto b = DecodeValidatorBalances(variants[v]);
+    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_EQ(b->size(), want->size());
+    for (size_t i = 0; i < b->size(); ++i) {
+      ASSERT_EQ((*b)[i].index, (*want)[i].index) << i;
+      ASSERT_EQ((*b)[i].balance, (*want)[i].balance) << i;
+    }
+  }
+}
+
+TEST(DecodeValidatorBalancesTest, EveryDigitCountKeyOrderAndUnknownKeys) {
+  std::vector<uint64_t> want;
+  uint64_t p = 1;
+  for (int digits = 1; digits <= 20; ++digits) {
+    want.push_back(p);
+    want.push_back(digits == 20 ? UINT64_MAX : p * 10 - 1);
+    if (digits < 20) p *= 10;
+  }
+  want.push_back(0);
+  // Row i: index want[i], balance want[want.size() - 1 - i]; odd rows put balance first and
+  // carry an extra key.
+  std::string body = R"({"execution_optimistic":true,"finalized":false,"data":[)";
+  for (size_t i = 0; i < want.size(); ++i) {
+    const std::string index = std::to_string(want[i]);
+    const std::string balance = std::to_string(want[want.size() - 1 - i]);
+    body += i ? "," : "";
+    body += i % 2 == 0 ? R"({"index":")" + index + R"(","balance":")" + balance + R"("})"
+                       : R"({"balance":")" + balance + R"(","extra":[1,{"index":"x"}],"index":")" +
+                             index + R"("})";
+  }
+  body += "]}";
+  const auto b = DecodeValidatorBalances(body);
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ((*b)[i].index, want[i]) << i;
+    EXPECT_EQ((*b)[i].balance, want[want.size() - 1 - i]) << i;
+  }
+  const auto empty = DecodeValidatorBalances(R"({"data":[]})");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->empty());
+}
+
+// --------------------------------------------------------------------------------------------
 // Malformed input, for every decoder.
 
 using StatusFn = std::function<absl::Status(std::string_view)>;
@@ -769,6 +1173,10 @@ std::vector<Decoder> AllDecoders() {
        kBlockRewardsBody},
       {"sync_committee_rewards",
        [](std::string_view b) { return DecodeSyncCommitteeRewards(b).status(); }, kSyncRewardsBody},
+      {"headers", [](std::string_view b) { return DecodeHeaders(b).status(); },
+       ReadFixture(kHeadersFile)},
+      {"validator_balances", [](std::string_view b) { return DecodeValidatorBalances(b).status(); },
+       ReadFixture(kBalancesFile)},
   };
 }
 
@@ -1176,6 +1584,48 @@ std::vector<Mutation> Mutations() {
        "sync_committee_rewards: data[0].reward: missing required field"},
       {"sync_committee_rewards", R"("data":[)", R"("data":{},"x":[)",
        "sync_committee_rewards: data: expected an array, got object"},
+      // headers (mutations hit the first, real header)
+      {"headers", R"("slot":"7687982")", R"("slot":7687982)",
+       "headers: data[0].header.message.slot: expected a decimal string, got number"},
+      {"headers", R"("proposer_index":"1277")", R"("proposer_index":"-1277")",
+       "headers: data[0].header.message.proposer_index: expected an unsigned decimal string, got "
+       "\"-1277\""},
+      {"headers", R"("canonical":false)", R"("canonical":"false")",
+       "headers: data[1].canonical: expected a boolean, got string"},
+      {"headers", R"("body_root")", R"("bodyroot")",
+       "headers: data[0].header.message.body_root: missing required field"},
+      {"headers", R"("root":"0x111b)", R"("root":"0x11b)",
+       "headers: data[0].root: invalid hex: odd number of hex digits (63)"},
+      {"headers", R"("data":[)", R"("data":{},"x":[)",
+       "headers: data: expected an array, got object"},
+      {"headers", R"("data":[)", R"("dta":[)", "headers: data: missing required field"},
+      // validator_balances
+      {"validator_balances", R"({"index":"0","balance":"1000056865613530"})",
+       R"({"index":0,"balance":"1000056865613530"})",
+       "validator_balances: data[0].index: expected a decimal string, got number"},
+      {"validator_balances", R"({"index":"0","balance":"1000056865613530"})",
+       R"({"index":"0","balance":"-1000056865613530"})",
+       "validator_balances: data[0].balance: expected an unsigned decimal string, got "
+       "\"-1000056865613530\""},
+      {"validator_balances", R"({"index":"2","balance":"1000057133402055"})",
+       R"({"index":"2","balance":"100005713340205500000"})",
+       "validator_balances: data[2].balance: decimal string \"100005713340205500000\" exceeds "
+       "uint64"},
+      {"validator_balances", R"({"index":"1","balance":"1000057103349013"})",
+       R"({"index":"1","balanc":"1000057103349013"})",
+       "validator_balances: data[1].balance: missing required field"},
+      {"validator_balances", R"({"index":"1","balance":"1000057103349013"})",
+       R"({"balance":"1000057103349013"})",
+       "validator_balances: data[1].index: missing required field"},
+      {"validator_balances", R"({"index":"3","balance":"1000056913573936"})",
+       R"({"index":"3","balance":null})",
+       "validator_balances: data[3].balance: expected a decimal string, got null"},
+      {"validator_balances", R"({"index":"3","balance":"1000056913573936"})", R"(["3"])",
+       "validator_balances: data[3]: expected an object, got array"},
+      {"validator_balances", R"("data":[)", R"("data":{"a":[)",
+       "validator_balances: data: expected an array, got object"},
+      {"validator_balances", R"("data":[)", R"("dat":[)",
+       "validator_balances: data: missing required field"},
   };
 }
 

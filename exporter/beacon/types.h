@@ -70,7 +70,7 @@ struct FinalityCheckpoints {
   Checkpoint finalized;
 };
 
-// GET /eth/v1/beacon/headers/{block_id}
+// GET /eth/v1/beacon/headers/{block_id}, or one element of GET /eth/v1/beacon/headers?slot=.
 struct BlockHeader {
   Root root{};
   bool canonical = false;
@@ -120,6 +120,42 @@ struct SyncAggregate {
   std::array<uint8_t, 64> sync_committee_bits{};  // Bitvector[512], little-endian bit order
 };
 
+// body.deposits[i].data: a deposit from the eth1 deposit contract queue (phase0 on; still
+// processed in Electra until the legacy queue drains). Only what stakewatch uses.
+struct DepositSummary {
+  Pubkey pubkey{};
+  Gwei amount = 0;
+};
+
+// Electra body.execution_requests.deposits[i] (EIP-6110 DepositRequest; signature not kept).
+struct DepositRequest {
+  Pubkey pubkey{};
+  Root withdrawal_credentials{};
+  Gwei amount = 0;
+  uint64_t index = 0;  // the deposit contract's deposit index
+};
+
+// Electra body.execution_requests.withdrawals[i] (EIP-7002 WithdrawalRequest).
+struct WithdrawalRequest {
+  Address source_address{};
+  Pubkey validator_pubkey{};
+  Gwei amount = 0;  // 0 (FULL_EXIT_REQUEST_AMOUNT) asks for a full exit
+};
+
+// Electra body.execution_requests.consolidations[i] (EIP-7251 ConsolidationRequest).
+struct ConsolidationRequest {
+  Address source_address{};
+  Pubkey source_pubkey{};
+  Pubkey target_pubkey{};
+};
+
+// Electra body.execution_requests, in block order.
+struct ExecutionRequests {
+  std::vector<DepositRequest> deposits;
+  std::vector<WithdrawalRequest> withdrawals;
+  std::vector<ConsolidationRequest> consolidations;
+};
+
 // GET /eth/v2/beacon/blocks/{block_id} (signed block; only the fields stakewatch uses).
 struct Block {
   std::string version;  // "deneb", "electra", ... from the response's "version"
@@ -132,6 +168,25 @@ struct Block {
   std::vector<Attestation> attestations;
   std::optional<SyncAggregate> sync_aggregate;               // from Altair on
   std::optional<ExecutionPayloadSummary> execution_payload;  // from Bellatrix on
+  // The slashed proposer of each body.proposer_slashings[i], in block order (the decoder checks
+  // that both signed headers name the same proposer).
+  std::vector<ValidatorIndex> proposer_slashings;
+  // Validators slashed by body.attester_slashings: for each slashing the intersection of
+  // attestation_1.attesting_indices and attestation_2.attesting_indices (consensus-specs
+  // process_attester_slashing), united over all slashings; sorted ascending, no duplicates.
+  // (The state transition skips validators that are already slashed or not slashable; the
+  // block alone cannot tell, so this is the set the block *accuses*.)
+  std::vector<ValidatorIndex> attester_slashed;
+  // body.deposits[i].data, in block order (empty when the body has none).
+  std::vector<DepositSummary> deposits;
+  // body.execution_requests (Electra on); nullopt when the body has none (before Electra).
+  std::optional<ExecutionRequests> execution_requests;
+};
+
+// One row of POST (or GET) /eth/v1/beacon/states/{state_id}/validator_balances.
+struct ValidatorBalance {
+  ValidatorIndex index = 0;
+  Gwei balance = 0;
 };
 
 // One committee from GET /eth/v1/beacon/states/{state_id}/committees.

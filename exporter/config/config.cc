@@ -874,9 +874,9 @@ class Parser {
   }
 
   absl::Status ParseBeacon(const Value& v, BeaconConfig* b) const {
-    ASSIGN_OR_RETURN(Fields f,
-                     Map(v, {"nodes", "timeout", "connect_timeout", "max_response_bytes", "retries",
-                             "poll_interval", "health_check_interval", "max_backfill_epochs"}));
+    ASSIGN_OR_RETURN(Fields f, Map(v, {"nodes", "timeout", "connect_timeout", "max_response_bytes",
+                                       "retries", "poll_interval", "health_check_interval",
+                                       "max_backfill_epochs", "events", "count_finalized_only"}));
     if (std::optional<Value> nodes = f.Get("nodes")) {
       ASSIGN_OR_RETURN(std::vector<Value> items, List(*nodes));
       std::set<std::string> seen;
@@ -905,6 +905,30 @@ class Parser {
     RETURN_IF_ERROR(
         SetDuration(f, "health_check_interval", Zero::kAllowed, &b->health_check_interval));
     RETURN_IF_ERROR(SetUint(f, "max_backfill_epochs", &b->max_backfill_epochs));
+    RETURN_IF_ERROR(SetBool(f, "events", &b->events));
+    RETURN_IF_ERROR(SetBool(f, "count_finalized_only", &b->count_finalized_only));
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseExecution(const Value& v, ExecutionConfig* e) const {
+    ASSIGN_OR_RETURN(Fields f, Map(v, {"endpoint", "relays", "timeout"}));
+    if (std::optional<Value> endpoint = f.Get("endpoint")) {
+      ASSIGN_OR_RETURN(e->endpoint, String(*endpoint));
+      absl::Status s = ValidateHttpUrl(e->endpoint);
+      if (!s.ok()) return Error(*endpoint, Cat("bad URL ", Quote(e->endpoint), ": ", s.message()));
+    }
+    if (std::optional<Value> relays = f.Get("relays")) {
+      ASSIGN_OR_RETURN(std::vector<Value> items, List(*relays));
+      std::set<std::string> seen;
+      for (const Value& item : items) {
+        ASSIGN_OR_RETURN(std::string url, String(item));
+        absl::Status s = ValidateHttpUrl(url);
+        if (!s.ok()) return Error(item, Cat("bad URL ", Quote(url), ": ", s.message()));
+        if (!seen.insert(url).second) return Error(item, Cat("duplicate relay ", Quote(url)));
+        e->relays.push_back(std::move(url));
+      }
+    }
+    RETURN_IF_ERROR(SetDuration(f, "timeout", Zero::kRejected, &e->timeout));
     return absl::OkStatus();
   }
 
@@ -927,7 +951,8 @@ class Parser {
     uint64_t budget = kMaxValidatorIndices;
     for (size_t gi = 0; gi < items.size(); ++gi) {
       const Value& item = items[gi];
-      ASSIGN_OR_RETURN(Fields gf, Map(item, {"name", "labels", "indices", "pubkeys"}));
+      ASSIGN_OR_RETURN(Fields gf,
+                       Map(item, {"name", "labels", "indices", "pubkeys", "fee_recipient"}));
       ValidatorGroup g;
       std::optional<Value> name = gf.Get("name");
       if (!name) return Error(item, "name is required");
@@ -938,6 +963,20 @@ class Parser {
                                 items[it->second].path, ")"));
       }
       RETURN_IF_ERROR(SetLabels(gf, "labels", Reserved::kGroup, &g.labels));
+      if (std::optional<Value> fr = gf.Get("fee_recipient")) {
+        ASSIGN_OR_RETURN(g.fee_recipient, String(*fr));
+        bool ok = g.fee_recipient.size() == 42 && g.fee_recipient[0] == '0' &&
+                  (g.fee_recipient[1] == 'x' || g.fee_recipient[1] == 'X');
+        for (size_t i = 2; ok && i < g.fee_recipient.size(); ++i) {
+          ok = absl::ascii_isxdigit(static_cast<unsigned char>(g.fee_recipient[i]));
+        }
+        if (!ok) {
+          return Error(*fr, Cat("bad fee_recipient ", Quote(g.fee_recipient),
+                                ": want 0x followed by 40 hex digits"));
+        }
+        g.fee_recipient = absl::AsciiStrToLower(g.fee_recipient);
+        g.fee_recipient[1] = 'x';
+      }
       IndexRanges ranges;
       if (std::optional<Value> indices = gf.Get("indices")) {
         index_values[gi] = *indices;
@@ -1020,7 +1059,7 @@ absl::StatusOr<Config> Parser::Parse(const YAML::Node& root) {
   Config c;
   Value v{root, root.Mark(), ""};
   ASSIGN_OR_RETURN(Fields f, Map(v, {"global", "rule_files", "alerting", "scrape_configs", "beacon",
-                                     "validators", "storage"}));
+                                     "execution", "validators", "storage"}));
   if (std::optional<Value> g = f.Get("global")) RETURN_IF_ERROR(ParseGlobal(*g, &c.global));
   if (std::optional<Value> r = f.Get("rule_files")) {
     ASSIGN_OR_RETURN(std::vector<Value> items, List(*r));
@@ -1035,6 +1074,9 @@ absl::StatusOr<Config> Parser::Parse(const YAML::Node& root) {
     RETURN_IF_ERROR(ParseScrapeConfigs(*s, c.global, &c.scrape_configs));
   }
   if (std::optional<Value> b = f.Get("beacon")) RETURN_IF_ERROR(ParseBeacon(*b, &c.beacon));
+  if (std::optional<Value> e = f.Get("execution")) {
+    RETURN_IF_ERROR(ParseExecution(*e, &c.execution));
+  }
   if (std::optional<Value> val = f.Get("validators")) {
     RETURN_IF_ERROR(ParseValidators(*val, &c.validators));
   }

@@ -173,6 +173,24 @@ struct BeaconConfig {
   // After downtime, catch up on at most this many missed epochs (older ones are skipped and
   // counted in stakewatch_epochs_skipped_total). 225 epochs = one day on mainnet.
   uint64_t max_backfill_epochs = 225;
+  // Follow /eth/v1/events (head, block, chain_reorg, finalized_checkpoint) for prompt updates and
+  // reorg notices; REST polling runs either way and is the fallback while the stream is down.
+  bool events = true;
+  // Counters count an epoch only once it is finalized (its blocks and the next epoch's can no
+  // longer change); before that its results are provisional gauges, recomputed after a reorg.
+  // false: count as soon as the inclusion window closed (head in epoch E+2), as the first version
+  // did; a later reorg then cannot be taken back.
+  bool count_finalized_only = true;
+};
+
+// `execution`: where execution rewards of proposed blocks come from.
+struct ExecutionConfig {
+  // Execution client JSON-RPC URL (http/https), e.g. http://geth:8545. Empty: no EL rewards.
+  std::string endpoint;
+  // MEV-Boost relay URLs whose data API (/relay/v1/data/bidtraces/proposer_payload_delivered)
+  // is asked about every proposed block. No duplicates.
+  std::vector<std::string> relays;
+  absl::Duration timeout = absl::Seconds(10);  // per request; > 0
 };
 
 // One entry of `validators.groups`.
@@ -185,6 +203,10 @@ struct ValidatorGroup {
   std::vector<uint64_t> indices;
   // 0x + 96 hex digits, lower-cased, without duplicates, in file order.
   std::vector<std::string> pubkeys;
+  // The fee recipient the group's validators are configured with: "" (not checked) or 0x + 40
+  // hex digits, lower-cased. A proposed block paying another address counts as a wrong fee
+  // recipient.
+  std::string fee_recipient;
 };
 
 // `validators`. No validator (index or pubkey) is in two groups. A group lists at least one
@@ -207,6 +229,7 @@ struct Config {
   AlertingConfig alerting;
   std::vector<ScrapeConfig> scrape_configs;
   BeaconConfig beacon;
+  ExecutionConfig execution;
   ValidatorsConfig validators;
   StorageConfig storage;
 };

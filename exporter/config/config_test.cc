@@ -391,6 +391,48 @@ TEST(ParseConfigTest, ValidatorsAlone) {
   ExpectEmptySections(c);
 }
 
+TEST(ParseConfigTest, FeeRecipientEventsAndExecution) {
+  Config c = ParseOk(
+      "beacon:\n  events: false\n  count_finalized_only: false\n"
+      "execution:\n  endpoint: http://geth:8545\n"
+      "  relays: ['https://relay.example/', 'http://user:pw@relay2:9000']\n  timeout: 3s\n"
+      "validators:\n  groups:\n    - name: g\n      indices: 7\n"
+      "      fee_recipient: '0xAbCdEf0123456789aBCDEF0123456789abcdef01'\n");
+  EXPECT_FALSE(c.beacon.events);
+  EXPECT_FALSE(c.beacon.count_finalized_only);
+  EXPECT_EQ(c.execution.endpoint, "http://geth:8545");
+  EXPECT_THAT(c.execution.relays,
+              ElementsAre("https://relay.example/", "http://user:pw@relay2:9000"));
+  EXPECT_EQ(c.execution.timeout, absl::Seconds(3));
+  ASSERT_EQ(c.validators.groups.size(), 1u);
+  // Lower-cased as written by hand.
+  EXPECT_EQ(c.validators.groups[0].fee_recipient, "0xabcdef0123456789abcdef0123456789abcdef01");
+  Config d = ParseOk("");
+  EXPECT_TRUE(d.beacon.events);
+  EXPECT_TRUE(d.beacon.count_finalized_only);
+  EXPECT_TRUE(d.execution.endpoint.empty());
+}
+
+TEST(ConfigErrorTest, FeeRecipientAndExecution) {
+  ExpectError(
+      "validators:\n  groups:\n    - name: g\n      indices: 7\n"
+      "      fee_recipient: '0x12'\n",
+      "t.yml:5:22: validators.groups[0].fee_recipient: bad fee_recipient \"0x12\": want 0x "
+      "followed by 40 hex digits");
+  ExpectError(
+      "validators:\n  groups:\n    - name: g\n      indices: 7\n"
+      "      fee_recipient: '0xzz3456789012345678901234567890123456789a'\n",
+      "t.yml:5:22: validators.groups[0].fee_recipient: bad fee_recipient "
+      "\"0xzz3456789012345678901234567890123456789a\": want 0x "
+      "followed by 40 hex digits");
+  ExpectErrorPrefix("execution:\n  endpoint: geth:8545\n",
+                    "t.yml:2:13: execution.endpoint: bad URL \"geth:8545\"",
+                    "must start with http");
+  ExpectError("execution:\n  relays: ['http://r', 'http://r']\n",
+              "t.yml:2:24: execution.relays[1]: duplicate relay \"http://r\"");
+  ExpectErrorPrefix("execution:\n  timeout: 0s\n", "t.yml:2:12: ", "timeout");
+}
+
 TEST(ParseConfigTest, StorageAlone) {
   Config c = ParseOk("storage:\n  path: /tmp/sw\n");
   EXPECT_EQ(c.storage.path, "/tmp/sw");

@@ -128,9 +128,13 @@ TEST(ValidatorsEndpointTest, RecordsStatusesAndBalancesMatchTheChain) {
                                  slashed, balance))
         << v;
     ++counts[status];
-    // The state's balance: end of e - 1 minus the withdrawals of epoch e's blocks.
-    const uint64_t expect = prev->validators[v].balance - withdrawn[v];
-    EXPECT_EQ(balance, expect) << v;
+    // The state's balance: end of e - 1 minus the withdrawals of epoch e's blocks plus the
+    // epoch's block rewards (ground truth), floored at 0 (a fully withdrawn sync member keeps
+    // being penalised).
+    const int64_t expect = static_cast<int64_t>(prev->validators[v].balance - withdrawn[v]) +
+                           static_cast<int64_t>(now->validators[v].proposer_reward) +
+                           now->validators[v].sync_reward;
+    EXPECT_EQ(balance, static_cast<uint64_t>(std::max<int64_t>(0, expect))) << v;
     EXPECT_EQ(Num(val, "effective_balance"), prev->validators[v].balance > 0 ? kMax : 0u);
     if (v >= n) {
       EXPECT_EQ(status, "pending_initialized");
@@ -168,8 +172,13 @@ TEST(ValidatorsEndpointTest, RecordsStatusesAndBalancesMatchTheChain) {
     balances.emplace_back(Num(row, "index"), Num(row, "balance"));
   }
   ASSERT_EQ(balances.size(), 2u);
-  EXPECT_EQ(balances[0].second, prev->validators[5].balance - withdrawn[5]);
-  EXPECT_EQ(balances[1].second, prev->validators[17].balance - withdrawn[17]);
+  auto state_balance = [&](uint64_t v) {
+    return static_cast<uint64_t>(static_cast<int64_t>(prev->validators[v].balance - withdrawn[v]) +
+                                 static_cast<int64_t>(now->validators[v].proposer_reward) +
+                                 now->validators[v].sync_reward);
+  };
+  EXPECT_EQ(balances[0].second, state_balance(5));
+  EXPECT_EQ(balances[1].second, state_balance(17));
 
   std::string all_ids = "[";
   for (uint64_t v = 0; v < n + pending; ++v)
@@ -414,6 +423,7 @@ TEST(GroundTruthFileTest, WritesBalancesRewardsSyncAndWithdrawals) {
   std::map<std::pair<uint64_t, uint64_t>, int64_t> reward_total;  // (epoch, v)
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> balance;
   uint64_t withdrawals = 0, sync_slots = 0;
+  std::map<uint64_t, uint64_t> proposer_rewards, block_rewards;  // by epoch
   for (auto line : stream) {
     simdjson::dom::element e;
     ASSERT_EQ(line.get(e), simdjson::SUCCESS);
@@ -433,12 +443,32 @@ TEST(GroundTruthFileTest, WritesBalancesRewardsSyncAndWithdrawals) {
       reward_total[{epoch, v}] = h + t + s;
       balance[{epoch, v}] = b;
       sync_slots += n;
+      uint64_t proposer_reward = 0;
+      int64_t sync_reward = 0;
+      ASSERT_EQ(e["proposer_reward"].get_uint64().get(proposer_reward), simdjson::SUCCESS);
+      ASSERT_EQ(e["sync_reward"].get_int64().get(sync_reward), simdjson::SUCCESS);
+      EXPECT_EQ(sync_reward % 21000, 0);
+      proposer_rewards[epoch] += proposer_reward;
     } else {
       simdjson::dom::array ws;
       ASSERT_EQ(e["withdrawals"].get_array().get(ws), simdjson::SUCCESS);
       withdrawals += ws.size();
+      uint64_t slot = 0, total = 0;
+      ASSERT_EQ(e["slot"].get_uint64().get(slot), simdjson::SUCCESS);
+      std::string_view outcome, fee;
+      ASSERT_EQ(e["outcome"].get_string().get(outcome), simdjson::SUCCESS);
+      EXPECT_EQ(outcome, "proposed");  // no failure rates for slots here
+      ASSERT_EQ(e["fee_recipient"].get_string().get(fee), simdjson::SUCCESS);
+      EXPECT_EQ(fee, "0x00000000000000000000000000000000000fee01");
+      ASSERT_EQ(e["block_reward"]["total"].get_uint64().get(total), simdjson::SUCCESS);
+      EXPECT_EQ(total > 0, slot > 0);
+      block_rewards[slot / 32] += total;
+      simdjson::dom::array sl;
+      ASSERT_EQ(e["slashings"].get_array().get(sl), simdjson::SUCCESS);
     }
   }
+  // Every validator is in range: the proposers' rewards are the blocks' rewards.
+  EXPECT_EQ(proposer_rewards, block_rewards);
   EXPECT_EQ(balance.size(), 1200u);
   EXPECT_GT(withdrawals, 0u);
   EXPECT_EQ(sync_slots, 512u * 32 * 2) << "no missed slots: every slot's signature lands";

@@ -56,12 +56,38 @@ std::string GroundTruthWriter::Render(const EpochGroundTruth& gt) {
         &out, ",\"reward_head\":", t.reward.head, ",\"reward_target\":", t.reward.target,
         ",\"reward_source\":", t.reward.source, ",\"reward_inactivity\":", t.reward.inactivity,
         ",\"sync_slots\":", t.sync_slots, ",\"sync_participated\":", t.sync_participated,
-        ",\"sync_missed\":", t.sync_missed, "}\n");
+        ",\"sync_missed\":", t.sync_missed, ",\"proposer_reward\":", t.proposer_reward,
+        ",\"sync_reward\":", t.sync_reward, "}\n");
   }
   size_t w = 0;  // gt.withdrawals is in slot order
   for (const SlotTruth& s : gt.slots) {
     absl::StrAppend(&out, "{\"slot\":", s.slot, ",\"proposer_index\":", s.proposer_index,
-                    ",\"proposed\":", s.proposed ? "true" : "false", ",\"withdrawals\":[");
+                    ",\"proposed\":", s.proposed ? "true" : "false", ",\"outcome\":\"",
+                    ToAbsl(SlotOutcomeName(s.outcome)), "\",\"fee_recipient\":");
+    if (s.fee_recipient) {
+      out += '"';
+      out += "0x";
+      for (uint8_t byte : *s.fee_recipient) {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        out += kDigits[byte >> 4];
+        out += kDigits[byte & 15];
+      }
+      out += '"';
+    } else {
+      out += "null";
+    }
+    absl::StrAppend(&out, ",\"block_reward\":{\"attestations\":", s.reward.attestations,
+                    ",\"sync_aggregate\":", s.reward.sync_aggregate,
+                    ",\"proposer_slashings\":", s.reward.proposer_slashings,
+                    ",\"attester_slashings\":", s.reward.attester_slashings,
+                    ",\"total\":", s.reward.total(), "},\"slashings\":[");
+    for (size_t i = 0; i < s.slashings.size(); ++i) {
+      absl::StrAppend(&out, i ? "," : "", "{\"validator_index\":", s.slashings[i].validator_index,
+                      ",\"kind\":\"",
+                      s.slashings[i].kind == SlashingKind::kAttester ? "attester" : "proposer",
+                      "\"}");
+    }
+    out += "],\"withdrawals\":[";
     for (bool first = true; w < gt.withdrawals.size() && gt.withdrawals[w].first == s.slot;
          ++w, first = false) {
       const Withdrawal& x = gt.withdrawals[w].second;

@@ -3,11 +3,11 @@
 // values independently).
 #pragma once
 
-#include <optional>
-
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +45,11 @@ enum Tag : uint64_t {
   kTagExitEpoch,
   kTagGenesisBalance,
   kTagSyncMiss,
+  kTagOrphanBlockRoot,
+  kTagOrphanBlockRootMask,
+  kTagOrphanMisc,
+  kTagWrongFeeRecipient,
+  kTagSlashing,
 };
 
 // SplitMix64 finalizer: a bijective 64-bit mixer.
@@ -216,6 +221,33 @@ struct ChainSimulator::EpochData {
   std::vector<uint8_t> flags;  // kAttested | kWrongHead
   static constexpr uint8_t kAttested = 1;
   static constexpr uint8_t kWrongHead = 2;
+  // flag_sum[i] = sum of the earned flag rewards (head + timely source + timely target, gwei) of
+  // the votes first included in the block at base + i, i in [0, 2 * SPE): the input of the
+  // proposer's attestation reward.
+  std::vector<uint64_t> flag_sum;
+};
+
+// Per-epoch block rewards and in-block balance changes (proposer and sync rewards), derived from
+// EpochData of the epoch and the one before it.
+struct ChainSimulator::EpochBlocks {
+  struct Block {
+    bool canonical = false;  // a canonical block at the slot (the genesis block has no rewards)
+    BlockReward reward;
+    uint64_t participants = 0;            // set sync bits
+    std::array<uint64_t, 8> sync_bits{};  // bit i = position i signed the previous slot
+  };
+  std::vector<Block> blocks;              // by slot offset in the epoch
+  std::vector<ValidatorIndex> committee;  // the 512 sync positions of the epoch's period
+  std::optional<Slot> slashing_slot;      // the first block that may carry slashings
+  std::vector<SlashingOp> slashings;      // included at *slashing_slot (ascending index)
+  // One net balance change per (validator, slot offset) from the epoch's blocks.
+  struct Flow {
+    uint32_t validator;
+    uint32_t offset;
+    int64_t delta;
+  };
+  std::vector<Flow> by_validator;  // sorted by (validator, offset)
+  std::vector<Flow> by_slot;       // sorted by (offset, validator)
 };
 
 template <typename K, typename V>

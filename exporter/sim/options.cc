@@ -44,6 +44,16 @@ absl::Status CheckRate(const char* name, double v) {
   return absl::OkStatus();
 }
 
+bool IsAddress(std::string_view s) {
+  if (s.size() != 42 || s[0] != '0' || s[1] != 'x') return false;
+  for (char c : s.substr(2)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::Status ValidateSimOptions(const SimOptions& o) {
@@ -69,11 +79,22 @@ absl::Status ValidateSimOptions(const SimOptions& o) {
         std::pair{"wrong_head_rate", o.wrong_head_rate},
         std::pair{"duplicate_inclusion_rate", o.duplicate_inclusion_rate},
         std::pair{"exited_rate", o.exited_rate}, std::pair{"slashed_rate", o.slashed_rate},
-        std::pair{"sync_miss_rate", o.sync_miss_rate}}) {
+        std::pair{"sync_miss_rate", o.sync_miss_rate}, std::pair{"orphan_rate", o.orphan_rate},
+        std::pair{"wrong_fee_recipient_rate", o.wrong_fee_recipient_rate}}) {
     if (absl::Status s = CheckRate(name, v); !s.ok()) return s;
   }
   if (o.exited_rate + o.slashed_rate > 1.0) {
     return absl::InvalidArgumentError("simulate: exited_rate + slashed_rate must be <= 1");
+  }
+  if (o.missed_slot_rate + o.orphan_rate > 1.0) {
+    return absl::InvalidArgumentError("simulate: missed_slot_rate + orphan_rate must be <= 1");
+  }
+  if (o.reorg_slots > 64) {
+    return absl::InvalidArgumentError("simulate: reorg_slots must be in 0..64");
+  }
+  if (!IsAddress(o.fee_recipient)) {
+    return absl::InvalidArgumentError(
+        "simulate: fee_recipient must be 0x followed by 40 hex digits");
   }
   if (o.pending_count > 100'000) {
     return absl::InvalidArgumentError("simulate: pending_count must be in 0..100000");
@@ -151,6 +172,16 @@ absl::StatusOr<SimOptions> ParseSimFlags(const std::vector<std::string>& args, C
       if (s.ok() && o.withdrawal_every > 1'000'000) s = Bad(name, value, "expected 0..1000000");
     } else if (name == "sync-miss-rate") {
       s = ParseRate(name, value, &o.sync_miss_rate);
+    } else if (name == "orphan-rate") {
+      s = ParseRate(name, value, &o.orphan_rate);
+    } else if (name == "reorg-slots") {
+      s = ParseU64(name, value, &o.reorg_slots);
+      if (s.ok() && o.reorg_slots > 64) s = Bad(name, value, "expected 0..64");
+    } else if (name == "fee-recipient") {
+      if (!IsAddress(value)) s = Bad(name, value, "expected 0x followed by 40 hex digits");
+      o.fee_recipient = std::string(value);
+    } else if (name == "wrong-fee-recipient-rate") {
+      s = ParseRate(name, value, &o.wrong_fee_recipient_rate);
     } else if (name == "ground-truth") {
       if (value.empty()) s = Bad(name, value, "empty path");
       o.ground_truth_path = std::string(value);
@@ -208,6 +239,13 @@ Serves a deterministic Electra beacon chain over the Beacon API (JSON) on HTTP.
   --withdrawal-every=0           epochs between a validator's withdrawal sweeps; 0 = auto
                                  (<= 16 withdrawals per block, like mainnet)
   --sync-miss-rate=0             probability that a sync committee member misses a slot
+  --orphan-rate=0                probability that a slot's block is orphaned (published but
+                                 not canonical); missed-slot-rate + orphan-rate <= 1
+  --reorg-slots=0                K: the node follows an orphan at slot s as its head until
+                                 slot s + K, then reorgs (0 = orphans are never the head); 0..64
+  --fee-recipient=0x00000000000000000000000000000000000fee01
+                                 every validator's configured fee recipient
+  --wrong-fee-recipient-rate=0   probability that a block pays another fee recipient
   --ground-truth=FILE            write per-epoch ground truth as JSON Lines
   --ground-truth-validators=A-B  only validators A..B (inclusive) in that file
 )";

@@ -61,6 +61,21 @@ struct SimOptions {
   // Sync committee members (per position and slot) that do not sign.
   double sync_miss_rate = 0.0;
 
+  // Orphans and reorgs. One uniform draw u per slot s > 0: u < missed_slot_rate -> empty slot;
+  // missed_slot_rate <= u < missed_slot_rate + orphan_rate -> the duty proposer published a
+  // block that did not become canonical (the canonical chain has no block at s). The sum must
+  // be <= 1.
+  double orphan_rate = 0.0;
+  // K: while the head slot h is in [s, s + K), the node's view has the orphan at s as its head
+  // and does not show the canonical blocks at s+1..s+K-1; at h = s + K it reorgs to the canonical
+  // chain. 0 = the orphan is never in the view (it is only known as a non-canonical block). 0..64.
+  uint64_t reorg_slots = 0;
+
+  // Fee recipients: every validator's configured fee recipient ("0x" + 40 hex digits); with
+  // probability wrong_fee_recipient_rate per slot the block pays another (hashed) address.
+  std::string fee_recipient = "0x00000000000000000000000000000000000fee01";
+  double wrong_fee_recipient_rate = 0.0;
+
   // ---- Serving (`stakewatch simulate` only; ChainSimulator ignores these) ----
   std::string listen_address = "127.0.0.1";
   int port = 5052;  // 0 = pick a free port
@@ -81,7 +96,8 @@ absl::Status ValidateSimOptions(const SimOptions& options);
 //   --missed-slot-rate=F (alias --missed-proposal-rate) --missed-attestation-rate=F
 //   --late-attestation-rate=F --wrong-head-rate=F --duplicate-inclusion-rate=F
 //   --exited-rate=F --slashed-rate=F --pending-count=N --withdrawal-every=K
-//   --sync-miss-rate=F
+//   --sync-miss-rate=F --orphan-rate=F --reorg-slots=K --fee-recipient=0x...
+//   --wrong-fee-recipient-rate=F
 //   --ground-truth=FILE --ground-truth-validators=A-B
 // Unknown flags, missing values and out-of-range values give InvalidArgument. `clock` supplies
 // "now" for the default genesis time.

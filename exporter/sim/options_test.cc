@@ -66,6 +66,40 @@ TEST(ParseSimFlagsTest, LifecycleBalanceAndSyncFlags) {
   EXPECT_THAT(SimUsage(), HasSubstr("--sync-miss-rate"));
 }
 
+TEST(ParseSimFlagsTest, OrphanReorgAndFeeRecipientFlags) {
+  FakeClock clock;
+  absl::StatusOr<SimOptions> o =
+      ParseSimFlags({"--orphan-rate=0.05", "--reorg-slots=2",
+                     "--fee-recipient=0xABCDEF0000000000000000000000000000000001",
+                     "--wrong-fee-recipient-rate=0.3"},
+                    clock);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_DOUBLE_EQ(o->orphan_rate, 0.05);
+  EXPECT_EQ(o->reorg_slots, 2u);
+  EXPECT_EQ(o->fee_recipient, "0xABCDEF0000000000000000000000000000000001");
+  EXPECT_DOUBLE_EQ(o->wrong_fee_recipient_rate, 0.3);
+  absl::StatusOr<SimOptions> d = ParseSimFlags({}, clock);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->orphan_rate, 0.0);
+  EXPECT_EQ(d->reorg_slots, 0u);
+  EXPECT_EQ(d->fee_recipient, "0x00000000000000000000000000000000000fee01");
+  EXPECT_EQ(d->wrong_fee_recipient_rate, 0.0);
+  for (const char* bad :
+       {"--orphan-rate=1.5", "--reorg-slots=65", "--reorg-slots=-1", "--fee-recipient=0x12",
+        "--fee-recipient=0xZZCDEF0000000000000000000000000000000001",
+        "--wrong-fee-recipient-rate=2"}) {
+    EXPECT_FALSE(ParseSimFlags({bad}, clock).ok()) << bad;
+  }
+  absl::StatusOr<SimOptions> sum =
+      ParseSimFlags({"--missed-slot-rate=0.7", "--orphan-rate=0.4"}, clock);
+  ASSERT_FALSE(sum.ok());
+  EXPECT_THAT(sum.status().message(), HasSubstr("missed_slot_rate + orphan_rate"));
+  for (const char* flag :
+       {"--orphan-rate", "--reorg-slots", "--fee-recipient", "--wrong-fee-recipient-rate"}) {
+    EXPECT_THAT(SimUsage(), HasSubstr(flag));
+  }
+}
+
 TEST(ParseSimFlagsTest, DefaultsAndAlias) {
   FakeClock clock(absl::FromUnixSeconds(1700000000) + absl::Milliseconds(700));
   absl::StatusOr<SimOptions> o = ParseSimFlags({"--missed-proposal-rate=0.25"}, clock);

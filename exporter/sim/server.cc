@@ -6,13 +6,70 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "sim/ground_truth.h"
 
 namespace stakewatch::sim {
+
+namespace {
+
+// Topics of the spec's event stream; the first four are the ones the simulator sends.
+constexpr std::string_view kTopics[] = {"head",
+                                        "block",
+                                        "chain_reorg",
+                                        "finalized_checkpoint",
+                                        "block_gossip",
+                                        "attestation",
+                                        "single_attestation",
+                                        "voluntary_exit",
+                                        "bls_to_execution_change",
+                                        "proposer_slashing",
+                                        "attester_slashing",
+                                        "contribution_and_proof",
+                                        "light_client_finality_update",
+                                        "light_client_optimistic_update",
+                                        "payload_attributes",
+                                        "blob_sidecar",
+                                        "data_column_sidecar"};
+
+std::string JsonError(int code, std::string_view message) {
+  std::string safe;
+  for (char c : message.substr(0, 100)) {
+    safe.push_back((c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? c : '?');
+  }
+  return absl::StrCat("{\"code\":", code, ",\"message\":\"", safe, "\"}");
+}
+
+// Parses ?topics= (repeated and/or comma-separated) into the set of wanted topics, or an error.
+absl::StatusOr<std::vector<std::string>> ParseTopics(const httplib::Request& req) {
+  std::vector<std::string> out;
+  for (auto [it, end] = req.params.equal_range("topics"); it != end; ++it) {
+    for (absl::string_view t : absl::StrSplit(it->second, ',', absl::SkipEmpty())) {
+      if (std::find(std::begin(kTopics), std::end(kTopics), ToStd(t)) == std::end(kTopics)) {
+        return absl::InvalidArgumentError(absl::StrCat("Invalid topic: ", t));
+      }
+      out.emplace_back(t);
+    }
+  }
+  if (out.empty()) return absl::InvalidArgumentError("Missing topics");
+  return out;
+}
+
+// The state of one event stream; owned by its content provider.
+struct EventStream {
+  const ChainSimulator* sim;
+  std::vector<std::string> topics;
+  Slot next;  // the next head slot whose events are due
+  absl::Time last_write;
+};
+
+}  // namespace
 
 SimServer::SimServer(const ChainSimulator* sim, std::string host, int port)
     : sim_(sim), host_(std::move(host)), port_(port) {}
@@ -22,6 +79,7 @@ SimServer::~SimServer() { Stop(); }
 absl::Status SimServer::Start() {
   if (server_) return absl::FailedPreconditionError("SimServer already started");
   server_ = std::make_unique<httplib::Server>();
+  stopping_->store(false);
   // Without TCP_NODELAY, a response written in several pieces waits on the client's delayed ACK
   // (about 40 ms per request on Linux).
   server_->set_tcp_nodelay(true);
@@ -60,6 +118,52 @@ absl::Status SimServer::Start() {
           return true;
         });
   };
+  server_->Get("/eth/v1/events", [sim, stopping = stopping_, active = active_streams_](
+                                     const httplib::Request& req, httplib::Response& res) {
+    absl::StatusOr<std::vector<std::string>> topics = ParseTopics(req);
+    if (!topics.ok()) {
+      res.status = 400;
+      res.set_content(JsonError(400, ToStd(topics.status().message())), "application/json");
+      return;
+    }
+    auto stream = std::make_shared<EventStream>(
+        EventStream{sim, *std::move(topics), sim->HeadSlot() + 1, absl::Now()});
+    active->fetch_add(1);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [stream, stopping](size_t, httplib::DataSink& sink) {
+          // One call polls for up to ~50 ms, then returns so httplib can check for shutdown.
+          for (int i = 0; i < 10; ++i) {
+            if (stopping->load()) {
+              sink.done();
+              return true;
+            }
+            const Slot h = stream->sim->HeadSlot();
+            std::string text;
+            for (int n = 0; stream->next <= h && n < 64; ++n, ++stream->next) {
+              for (const SimEvent& ev : stream->sim->EventsAt(stream->next)) {
+                if (std::find(stream->topics.begin(), stream->topics.end(), ev.topic) ==
+                    stream->topics.end()) {
+                  continue;
+                }
+                absl::StrAppend(&text, "event: ", ToAbsl(ev.topic), "\ndata: ", ev.data, "\n\n");
+              }
+            }
+            const absl::Time now = absl::Now();
+            if (text.empty() && now - stream->last_write >= absl::Milliseconds(250)) {
+              text = ":\n\n";  // keep-alive; a closed client fails the write
+            }
+            if (!text.empty()) {
+              stream->last_write = now;
+              return sink.write(text.data(), text.size());
+            }
+            absl::SleepFor(absl::Milliseconds(5));
+          }
+          return true;
+        },
+        [active](bool) { active->fetch_sub(1); });
+  });
   server_->Get(R"(/eth/.*)", [serve](const httplib::Request& req, httplib::Response& res) {
     serve(req, res, false);
   });
@@ -91,6 +195,7 @@ absl::Status SimServer::Start() {
 
 void SimServer::Stop() {
   if (!server_) return;
+  stopping_->store(true);
   server_->stop();
   if (thread_.joinable()) thread_.join();
   server_.reset();

@@ -11,8 +11,17 @@
 // Bodies of 64 KB or more (a 10 MB committees list) are streamed from the simulator's cache without
 // copying and never compressed; smaller ones may be gzip/brotli-compressed when the client asks
 // (httplib's default). The socket is bound with SO_REUSEADDR only, so a port in use is an error.
+//
+// GET /eth/v1/events?topics=head,block,chain_reorg,finalized_checkpoint is a server-sent event
+// stream (text/event-stream, chunked): starting after the head slot at connect time, the stream
+// polls the clock every 5 ms and, for each new head slot h, writes ChainSimulator::EventsAt(h)
+// filtered by the topics as "event: <topic>\ndata: <json>\n\n". An idle stream writes a ":"
+// comment every 250 ms, so a closed client is noticed within about half a second. Missing or
+// unknown topics give 400; other spec topics are accepted and never sent. Streams end on Stop().
+// Each stream holds one of httplib's worker threads (8 or more) while open.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -43,6 +52,8 @@ class SimServer {
   void Stop();
   // The bound port (the chosen one when constructed with 0); valid after a successful Start.
   int port() const { return port_; }
+  // Event streams currently open (for tests). Any thread.
+  int active_streams() const { return active_streams_->load(); }
 
  private:
   const ChainSimulator* const sim_;
@@ -50,6 +61,9 @@ class SimServer {
   int port_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  // Shared with stream providers, which may outlive a Stop() call by one poll.
+  std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<int>> active_streams_ = std::make_shared<std::atomic<int>>(0);
 };
 
 // Runs `stakewatch simulate` with `args` (the flags after the subcommand; see ParseSimFlags):

@@ -4,6 +4,7 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "sim/internal.h"
@@ -63,6 +64,18 @@ uint64_t ResolveWithdrawalEvery(const SimOptions& o) {
 
 }  // namespace
 
+std::string_view SlotOutcomeName(SlotOutcome o) {
+  switch (o) {
+    case SlotOutcome::kProposed:
+      return "proposed";
+    case SlotOutcome::kMissed:
+      return "missed";
+    case SlotOutcome::kOrphaned:
+      return "orphaned";
+  }
+  return "missed";
+}
+
 std::string ApiResponse::Body() const {
   std::string s = prefix;
   if (shared) s += *shared;
@@ -90,9 +103,13 @@ ChainSimulator::ChainSimulator(const SimOptions& options, Clock* clock)
           std::max<uint64_t>(1, std::min<uint64_t>(64, options.validators / spe_ / 128))),
       slot_duration_(absl::Milliseconds(std::llround(options.seconds_per_slot * 1000.0))),
       epoch_cache_(std::make_unique<Cache<Epoch, EpochData>>(8)),
+      epoch_blocks_cache_(std::make_unique<Cache<Epoch, EpochBlocks>>(8)),
       committees_cache_(std::make_unique<Cache<Epoch, std::string>>(4)),
       block_cache_(std::make_unique<Cache<Slot, std::string>>(256)),
-      balance_cache_(std::make_unique<Cache<Epoch, std::vector<uint64_t>>>(4)) {}
+      balance_cache_(std::make_unique<Cache<Epoch, std::vector<uint64_t>>>(4)) {
+  // Validated by ValidateSimOptions.
+  internal::Unhex(options.fee_recipient, fee_recipient_.data(), fee_recipient_.size());
+}
 
 ChainSimulator::~ChainSimulator() = default;
 
@@ -107,9 +124,62 @@ absl::Time ChainSimulator::SlotStart(Slot slot) const {
   return options_.genesis_time + slot_duration_ * static_cast<int64_t>(slot);
 }
 
-bool ChainSimulator::HasBlock(Slot slot) const {
-  if (slot == 0) return true;
-  return !(Unit(Hash(options_.seed, internal::kTagEmpty, slot)) < options_.missed_slot_rate);
+SlotOutcome ChainSimulator::Outcome(Slot slot) const {
+  if (slot == 0) return SlotOutcome::kProposed;
+  const double u = Unit(Hash(options_.seed, internal::kTagEmpty, slot));
+  if (u < options_.missed_slot_rate) return SlotOutcome::kMissed;
+  if (u < options_.missed_slot_rate + options_.orphan_rate) return SlotOutcome::kOrphaned;
+  return SlotOutcome::kProposed;
+}
+
+bool ChainSimulator::HasBlock(Slot slot) const { return Outcome(slot) == SlotOutcome::kProposed; }
+
+Root ChainSimulator::OrphanRoot(Slot slot) const {
+  return internal::EncodeSlotRoot(options_.seed, internal::kTagOrphanBlockRoot,
+                                  internal::kTagOrphanBlockRootMask, slot);
+}
+
+Address ChainSimulator::FeeRecipient(Slot slot) const {
+  if (options_.wrong_fee_recipient_rate > 0.0 &&
+      Unit(Hash(options_.seed, internal::kTagWrongFeeRecipient, slot)) <
+          options_.wrong_fee_recipient_rate) {
+    Address a{};
+    internal::FillBytes(options_.seed, internal::kTagWrongFeeRecipient, slot, 1, a.data(),
+                        a.size());
+    if (a == fee_recipient_) a[0] ^= 0xff;
+    return a;
+  }
+  return fee_recipient_;
+}
+
+Root ChainSimulator::StateRoot(Slot slot) const {
+  return internal::EncodeSlotRoot(options_.seed, internal::kTagStateRoot,
+                                  internal::kTagStateRootMask, slot);
+}
+
+std::optional<Slot> ChainSimulator::ActiveOrphan(Slot h) const {
+  const uint64_t k = options_.reorg_slots;
+  if (k == 0 || options_.orphan_rate <= 0.0) return std::nullopt;
+  for (Slot s = std::max<Slot>(1, h + 1 >= k ? h + 1 - k : 0); s <= h; ++s) {
+    if (Outcome(s) == SlotOutcome::kOrphaned) return s;
+  }
+  return std::nullopt;
+}
+
+ChainSimulator::BlockRef ChainSimulator::ViewLatestAt(Slot slot, Slot h) const {
+  if (std::optional<Slot> o = ActiveOrphan(h); o && slot >= *o) return BlockRef{*o, true};
+  return BlockRef{LatestBlockSlotAt(std::min(slot, h)), false};
+}
+
+Root ChainSimulator::RefRoot(const BlockRef& b) const {
+  return b.orphan ? OrphanRoot(b.slot) : BlockRoot(b.slot);
+}
+
+Root ChainSimulator::RefStateRoot(const BlockRef& b) const {
+  if (!b.orphan) return StateRoot(b.slot);
+  Root r{};
+  internal::FillBytes(options_.seed, internal::kTagOrphanMisc, b.slot, 1, r.data(), r.size());
+  return r;
 }
 
 ValidatorIndex ChainSimulator::Proposer(Slot slot) const {
@@ -288,7 +358,131 @@ std::shared_ptr<const ChainSimulator::EpochData> ChainSimulator::BuildEpoch(Epoc
       }
     }
   }
+  // Flag rewards per first-inclusion block, for the proposers' attestation rewards.
+  d->flag_sum.assign(window, 0);
+  for (uint64_t k = 0; k < total_committees; ++k) {
+    const uint64_t off = k / d->cps;
+    for (uint64_t p = CommitteeStart(*d, k); p < CommitteeStart(*d, k + 1); ++p) {
+      if (d->first[p] == 0) continue;
+      const AttestationReward r = VoteReward(*d, p, e, nullptr);
+      d->flag_sum[off + d->first[p]] += static_cast<uint64_t>(
+          r.head + std::max<int64_t>(0, r.source) + std::max<int64_t>(0, r.target));
+    }
+  }
   return d;
+}
+
+std::shared_ptr<const ChainSimulator::EpochBlocks> ChainSimulator::GetEpochBlocks(Epoch e) const {
+  return epoch_blocks_cache_->GetOrBuild(e, [&] { return BuildEpochBlocks(e); });
+}
+
+std::shared_ptr<const ChainSimulator::EpochBlocks> ChainSimulator::BuildEpochBlocks(Epoch e) const {
+  auto eb = std::make_shared<EpochBlocks>();
+  const Slot base = e * spe_;
+  eb->blocks.resize(spe_);
+  eb->committee = SyncCommittee(e / 256);
+  std::shared_ptr<const EpochData> prev = e >= 1 ? GetEpoch(e - 1) : nullptr;
+  std::shared_ptr<const EpochData> cur = GetEpoch(e);
+  for (Slot s = std::max<Slot>(1, base); s < base + spe_; ++s) {
+    if (HasBlock(s)) {
+      eb->slashing_slot = s;
+      break;
+    }
+  }
+  if (eb->slashing_slot && options_.slashed_rate > 0.0) {
+    for (ValidatorIndex v = 1; v < n_; ++v) {
+      const ValidatorLifecycle l = Lifecycle(v);
+      if (l.slashed && l.exit_initiated_epoch == e) {
+        eb->slashings.push_back(
+            SlashingOp{v, v % 2 == 0 ? SlashingKind::kAttester : SlashingKind::kProposer});
+      }
+    }
+  }
+  std::vector<EpochBlocks::Flow> flows;
+  for (uint64_t i = 0; i < spe_; ++i) {
+    const Slot s = base + i;
+    EpochBlocks::Block& b = eb->blocks[i];
+    b.canonical = HasBlock(s);
+    if (!b.canonical || s == 0) continue;
+    b.reward.proposer_index = Proposer(s);
+    const uint64_t flag_sum = (prev ? prev->flag_sum[spe_ + i] : 0) + cur->flag_sum[i];
+    b.reward.attestations = flag_sum / 7;
+    for (uint64_t pos = 0; pos < 512; ++pos) {
+      const ValidatorIndex m = eb->committee[pos];
+      const bool bit = SyncParticipated(s - 1, pos, m);
+      if (bit) {
+        b.sync_bits[pos / 64] |= uint64_t{1} << (pos % 64);
+        ++b.participants;
+      }
+      flows.push_back({static_cast<uint32_t>(m), static_cast<uint32_t>(i),
+                       bit ? kSyncParticipantReward : -kSyncParticipantReward});
+    }
+    b.reward.sync_aggregate = b.participants * kSyncProposerRewardPerBit;
+    if (eb->slashing_slot == s) {
+      for (const SlashingOp& op : eb->slashings) {
+        (op.kind == SlashingKind::kAttester ? b.reward.attester_slashings
+                                            : b.reward.proposer_slashings) += kWhistleblowerReward;
+      }
+    }
+    flows.push_back({static_cast<uint32_t>(b.reward.proposer_index), static_cast<uint32_t>(i),
+                     static_cast<int64_t>(b.reward.total())});
+  }
+  std::sort(flows.begin(), flows.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.validator, a.offset) < std::tie(b.validator, b.offset);
+  });
+  for (const EpochBlocks::Flow& f : flows) {  // net one (validator, offset) pair
+    if (!eb->by_validator.empty() && eb->by_validator.back().validator == f.validator &&
+        eb->by_validator.back().offset == f.offset) {
+      eb->by_validator.back().delta += f.delta;
+    } else {
+      eb->by_validator.push_back(f);
+    }
+  }
+  eb->by_slot = eb->by_validator;
+  std::sort(eb->by_slot.begin(), eb->by_slot.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.offset, a.validator) < std::tie(b.offset, b.validator);
+  });
+  return eb;
+}
+
+namespace {
+uint64_t ApplyDelta(uint64_t b, int64_t d) {
+  return d >= 0 ? b + static_cast<uint64_t>(d) : b - std::min(b, static_cast<uint64_t>(-d));
+}
+}  // namespace
+
+uint64_t ChainSimulator::Replay(ValidatorIndex v, Epoch e, Slot upto, uint64_t b,
+                                const EpochBlocks& eb) const {
+  const Slot base = e * spe_;
+  const uint64_t period = SweepPeriod();
+  const Slot sweep = base + ((v % period) + period - base % period) % period;
+  bool pending_sweep = sweep < upto && sweep != 0 && sweep < base + spe_ && HasBlock(sweep);
+  auto it = std::lower_bound(
+      eb.by_validator.begin(), eb.by_validator.end(), v,
+      [](const EpochBlocks::Flow& f, ValidatorIndex x) { return f.validator < x; });
+  for (; it != eb.by_validator.end() && it->validator == v; ++it) {
+    const Slot s = base + it->offset;
+    if (s >= upto) break;
+    if (pending_sweep && sweep <= s) {  // a block's withdrawals come before its rewards
+      b -= SweepAmount(v, e, b);
+      pending_sweep = false;
+    }
+    b = ApplyDelta(b, it->delta);
+  }
+  if (pending_sweep) b -= SweepAmount(v, e, b);
+  return b;
+}
+
+BlockReward ChainSimulator::BlockRewardAt(Slot slot) const {
+  if (slot == 0 || !HasBlock(slot)) return BlockReward{};
+  return GetEpochBlocks(slot / spe_)->blocks[slot % spe_].reward;
+}
+
+std::vector<SlashingOp> ChainSimulator::SlashingsAt(Slot slot) const {
+  if (slot == 0 || !HasBlock(slot)) return {};
+  std::shared_ptr<const EpochBlocks> eb = GetEpochBlocks(slot / spe_);
+  if (eb->slashing_slot != slot) return {};
+  return eb->slashings;
 }
 
 uint64_t ChainSimulator::GenesisBalance(ValidatorIndex v) const {
@@ -335,14 +529,15 @@ uint64_t ChainSimulator::SweepAmount(ValidatorIndex v, Epoch epoch, uint64_t b) 
 }
 
 std::vector<Withdrawal> ChainSimulator::WithdrawalsFrom(Slot slot,
-                                                        const std::vector<uint64_t>& start) const {
+                                                        const std::vector<uint64_t>& start,
+                                                        const EpochBlocks& eb) const {
   std::vector<Withdrawal> out;
   if (slot == 0 || !HasBlock(slot)) return out;
   const Epoch e = slot / spe_;
   const uint64_t period = SweepPeriod();
   uint64_t i = 0;
   for (ValidatorIndex v = slot % period; v < total_; v += period, ++i) {
-    const uint64_t amount = SweepAmount(v, e, start[v]);
+    const uint64_t amount = SweepAmount(v, e, Replay(v, e, slot, start[v], eb));
     if (amount > 0) out.push_back(Withdrawal{i, v, amount});
   }
   if (!out.empty()) {
@@ -354,7 +549,7 @@ std::vector<Withdrawal> ChainSimulator::WithdrawalsFrom(Slot slot,
 
 std::vector<Withdrawal> ChainSimulator::Withdrawals(Slot slot) const {
   if (slot == 0 || !HasBlock(slot)) return {};
-  return WithdrawalsFrom(slot, *StartBalances(slot / spe_));
+  return WithdrawalsFrom(slot, *StartBalances(slot / spe_), *GetEpochBlocks(slot / spe_));
 }
 
 std::shared_ptr<const std::vector<uint64_t>> ChainSimulator::StartBalances(Epoch epoch) const {
@@ -380,13 +575,20 @@ std::shared_ptr<const std::vector<uint64_t>> ChainSimulator::ComputeStartBalance
   }
   const bool lifecycle = options_.slashed_rate + options_.exited_rate > 0.0;
   for (Epoch x = at; x < epoch; ++x) {
-    // Blocks of epoch x withdraw from the balances at its start (one sweep per validator per
-    // epoch at most, so updating in place is the same).
+    // Blocks of epoch x in order: each one's withdrawals, then its rewards.
+    std::shared_ptr<const EpochBlocks> eb = GetEpochBlocks(x);
+    size_t f = 0;
     for (Slot s = x * spe_; s < (x + 1) * spe_; ++s) {
       if (s == 0 || !HasBlock(s)) continue;
       const uint64_t period = SweepPeriod();
       for (ValidatorIndex v = s % period; v < total_; v += period) {
         bal[v] -= SweepAmount(v, x, bal[v]);
+      }
+      const uint64_t offset = s - x * spe_;
+      while (f < eb->by_slot.size() && eb->by_slot[f].offset < offset) ++f;
+      for (; f < eb->by_slot.size() && eb->by_slot[f].offset == offset; ++f) {
+        uint64_t& b = bal[eb->by_slot[f].validator];
+        b = ApplyDelta(b, eb->by_slot[f].delta);
       }
     }
     // Epoch processing at the end of x: rewards for the votes of x - 1, slashing penalties.
@@ -432,18 +634,13 @@ std::shared_ptr<const std::vector<uint64_t>> ChainSimulator::ComputeStartBalance
 }
 
 uint64_t ChainSimulator::BalanceAt(ValidatorIndex v, Slot slot) const {
-  return BalanceFrom(v, slot, *StartBalances(slot / spe_));
+  return BalanceFrom(v, slot, *StartBalances(slot / spe_), *GetEpochBlocks(slot / spe_));
 }
 
 uint64_t ChainSimulator::BalanceFrom(ValidatorIndex v, Slot slot,
-                                     const std::vector<uint64_t>& start) const {
-  const Epoch e = slot / spe_;
-  const uint64_t b = start[v];
-  const uint64_t period = SweepPeriod();
-  const Slot first = e * spe_;
-  const Slot sweep = first + ((v % period) + period - first % period) % period;
-  if (sweep > slot || sweep == 0 || !HasBlock(sweep)) return b;
-  return b - SweepAmount(v, e, b);
+                                     const std::vector<uint64_t>& start,
+                                     const EpochBlocks& eb) const {
+  return Replay(v, slot / spe_, slot + 1, start[v], eb);
 }
 
 std::vector<ValidatorIndex> ChainSimulator::SyncCommittee(uint64_t period) const {
@@ -462,7 +659,12 @@ std::vector<ValidatorIndex> ChainSimulator::SyncCommittee(uint64_t period) const
 }
 
 bool ChainSimulator::SyncParticipated(Slot slot, uint64_t position, ValidatorIndex member) const {
-  if (!IsActive(member, slot / spe_)) return false;
+  const Epoch e = slot / spe_;
+  if (!IsActive(member, e)) return false;
+  if (options_.slashed_rate > 0.0) {
+    const ValidatorLifecycle l = Lifecycle(member);
+    if (l.slashed && e >= l.exit_initiated_epoch) return false;  // a slashed member never signs
+  }
   return !(Unit(Hash(options_.seed, internal::kTagSyncMiss, slot, position)) <
            options_.sync_miss_rate);
 }
@@ -479,9 +681,18 @@ absl::StatusOr<EpochGroundTruth> ChainSimulator::GroundTruth(Epoch epoch, Valida
   gt.epoch = epoch;
   const Slot base = epoch * spe_;
   std::shared_ptr<const std::vector<uint64_t>> start = StartBalances(epoch);
+  std::shared_ptr<const EpochBlocks> eb = GetEpochBlocks(epoch);
   for (Slot s = base; s < base + spe_; ++s) {
-    gt.slots.push_back(SlotTruth{s, Proposer(s), HasBlock(s)});
-    for (const Withdrawal& w : WithdrawalsFrom(s, *start)) gt.withdrawals.emplace_back(s, w);
+    SlotTruth st;
+    st.slot = s;
+    st.proposer_index = Proposer(s);
+    st.outcome = Outcome(s);
+    st.proposed = st.outcome == SlotOutcome::kProposed;
+    if (st.outcome != SlotOutcome::kMissed) st.fee_recipient = FeeRecipient(s);
+    if (st.proposed) st.reward = eb->blocks[s - base].reward;
+    if (eb->slashing_slot == s) st.slashings = eb->slashings;
+    gt.slots.push_back(std::move(st));
+    for (const Withdrawal& w : WithdrawalsFrom(s, *start, *eb)) gt.withdrawals.emplace_back(s, w);
   }
   last = std::min<ValidatorIndex>(last, total_ - 1);
   if (first > last) return gt;
@@ -520,6 +731,21 @@ absl::StatusOr<EpochGroundTruth> ChainSimulator::GroundTruth(Epoch epoch, Valida
     t.timely_source = flags[1];
     t.timely_target = flags[2];
     gt.validators.push_back(std::move(t));
+  }
+  // Block and sync rewards of the epoch's blocks.
+  for (uint64_t i = 0; i < spe_; ++i) {
+    const EpochBlocks::Block& b = eb->blocks[i];
+    if (!b.canonical || base + i == 0) continue;  // the genesis block has no rewards
+    if (b.reward.proposer_index >= first && b.reward.proposer_index <= last) {
+      gt.validators[b.reward.proposer_index - first].proposer_reward += b.reward.total();
+    }
+    for (uint64_t pos = 0; pos < 512; ++pos) {
+      const ValidatorIndex m = eb->committee[pos];
+      if (m < first || m > last) continue;
+      const bool bit = (b.sync_bits[pos / 64] >> (pos % 64)) & 1;
+      gt.validators[m - first].sync_reward +=
+          bit ? kSyncParticipantReward : -kSyncParticipantReward;
+    }
   }
   // Sync committee duties: the signature for slot s is in the block at s + 1.
   for (Slot s = base; s < base + spe_; ++s) {

@@ -39,6 +39,37 @@
 //     misses (sync_miss_rate); the signature is bit i of the sync aggregate of the block at s + 1.
 //   * finalized = max(0, epoch - 2), current_justified = max(0, epoch - 1); checkpoint roots are
 //     the root of the latest block at or before the epoch's first slot.
+//   * Orphans (SimOptions::orphan_rate): the same per-slot draw as empty slots decides that the
+//     duty proposer's block at s was orphaned: the canonical chain has no block at s (so for
+//     attestations, withdrawals, block numbers and balances the slot is empty), but the node
+//     knows the orphan from h = s on (h = the wall-clock head slot): its own slot-recoverable
+//     root (OrphanRoot), parent = the canonical head root at s - 1, no attestations, an all-zero
+//     sync aggregate, no slashings, an execution payload without withdrawals.
+//   * Reorg view (SimOptions::reorg_slots = K > 0): the active orphan at h is the earliest
+//     orphan slot s with s <= h < s + K. While there is one, the node's view is the canonical
+//     chain up to s - 1 plus the orphan at s, its head is the orphan, and no later block is shown
+//     (404 by slot, and canonical roots of later slots are unknown). From h = s + K on, the orphan
+//     is a non-canonical block (still found by root and in headers?slot=s, canonical=false).
+//     Every block route (headers, blocks, attestations, rewards, finality, events) answers from
+//     the view at the current head; /node/syncing head_slot stays the wall-clock slot, proposer
+//     duties and every state route are the canonical chain's.
+//   * Block rewards (gwei), credited to the proposer at its block's slot (spec order: a block's
+//     withdrawals first, then its rewards): attestations = floor(sum of the flag rewards earned
+//     by the votes first included in the block / 7) (the spec's PROPOSER_WEIGHT /
+//     (WEIGHT_DENOMINATOR - PROPOSER_WEIGHT) ratio); sync_aggregate = participants x
+//     kSyncProposerRewardPerBit; proposer_slashings / attester_slashings = kWhistleblowerReward
+//     per slashed validator the block includes. Each sync committee position earns
+//     +kSyncParticipantReward when its bit is set and -kSyncParticipantReward when not, per
+//     block, at the block's slot (a slashed or exited member never signs). A validator's gains
+//     and losses in one block are netted, and a balance never goes below 0.
+//   * Fee recipients: SimOptions::fee_recipient, or with wrong_fee_recipient_rate per slot a
+//     hashed other address (FeeRecipient).
+//   * Slashings: a slashed validator is slashed by an operation in the first canonical block
+//     (slot >= 1) of its exit_initiated_epoch: all even ones of the epoch in one attester
+//     slashing (two attestations with the same target and different head roots), each odd one
+//     in its own proposer slashing (two headers of one slot with different body roots). Unlike
+//     mainnet, there is no cap of 16 proposer slashings per block. The 32 ETH / 4096 penalty
+//     stays at the end of the epoch (see Balances).
 //
 // Thread safety: all public methods may be called concurrently from any thread (caches are
 // internally locked). The Clock must outlive the simulator.
@@ -89,6 +120,48 @@ struct ApiResponse {
 
 inline constexpr uint64_t kFarFutureEpoch = UINT64_MAX;
 inline constexpr uint64_t kMaxEffectiveBalance = 32'000'000'000;  // gwei
+// Per sync committee position and block: +/- this for a set / unset bit (gwei).
+inline constexpr int64_t kSyncParticipantReward = 21'000;
+// The proposer's reward per set sync bit (kSyncParticipantReward / 7, gwei).
+inline constexpr uint64_t kSyncProposerRewardPerBit = 3'000;
+// The proposer's reward per slashing it includes: 32 ETH / WHISTLEBLOWER_REWARD_QUOTIENT_ELECTRA.
+inline constexpr uint64_t kWhistleblowerReward = kMaxEffectiveBalance / 4096;
+
+using Address = std::array<uint8_t, 20>;
+
+// What became of the proposal at a slot.
+enum class SlotOutcome {
+  kProposed,  // a canonical block
+  kMissed,    // no block at all
+  kOrphaned,  // a block that did not become canonical
+};
+std::string_view SlotOutcomeName(SlotOutcome o);  // "proposed" | "missed" | "orphaned"
+
+enum class SlashingKind { kAttester, kProposer };
+
+struct SlashingOp {
+  ValidatorIndex validator_index = 0;
+  SlashingKind kind = SlashingKind::kAttester;
+};
+
+// A block's proposer reward, as /eth/v1/beacon/rewards/blocks serves it (gwei).
+struct BlockReward {
+  ValidatorIndex proposer_index = 0;
+  uint64_t attestations = 0;
+  uint64_t sync_aggregate = 0;
+  uint64_t proposer_slashings = 0;
+  uint64_t attester_slashings = 0;
+  uint64_t total() const {
+    return attestations + sync_aggregate + proposer_slashings + attester_slashings;
+  }
+};
+
+// One server-sent event: the topic ("head", "block", "chain_reorg", "finalized_checkpoint") and
+// its JSON data, in the Beacon API's shapes.
+struct SimEvent {
+  std::string_view topic;  // a string literal
+  std::string data;
+};
 
 // A validator's lifecycle, fixed by the model. Epochs are kFarFutureEpoch when not applicable.
 struct ValidatorLifecycle {
@@ -134,6 +207,13 @@ struct ValidatorEpochTruth {
   bool timely_source = false;
   bool timely_target = false;
   AttestationReward reward;
+  // Rewards of the epoch's canonical blocks (credited at their slots, so included in
+  // `balance`): the proposer rewards of the blocks v proposed (BlockReward::total), and the sum of
+  // +/- kSyncParticipantReward over v's sync positions in the epoch's blocks (note: by block slot,
+  // while the sync_* counts below are by signed slot). Balances are floored at 0, so a zero
+  // balance does not move by these amounts.
+  uint64_t proposer_reward = 0;
+  int64_t sync_reward = 0;
   // Sync committee duty in the epoch: (slot, position) pairs whose next slot has a block (the
   // one carrying the signature), and how many of them were signed / missed.
   uint64_t sync_slots = 0;
@@ -152,7 +232,12 @@ struct ValidatorEpochTruth {
 struct SlotTruth {
   Slot slot = 0;
   ValidatorIndex proposer_index = 0;
-  bool proposed = false;  // false = missed proposal (empty slot)
+  bool proposed = false;  // true iff outcome == kProposed (a canonical block)
+  SlotOutcome outcome = SlotOutcome::kProposed;
+  // The fee recipient of the slot's block (canonical or orphaned); none when missed.
+  std::optional<Address> fee_recipient;
+  BlockReward reward;                 // zero unless proposed
+  std::vector<SlashingOp> slashings;  // slashing operations the slot's canonical block includes
 };
 
 struct EpochGroundTruth {
@@ -188,7 +273,24 @@ class ChainSimulator {
   absl::Time SlotStart(Slot slot) const;
 
   // ---- Pure model (independent of the clock) ----
+  SlotOutcome Outcome(Slot slot) const;
+  // A canonical block at `slot` (Outcome == kProposed).
   bool HasBlock(Slot slot) const;
+  // The root of the orphaned block at `slot`. REQUIRES: Outcome(slot) == kOrphaned.
+  Root OrphanRoot(Slot slot) const;
+  // The fee recipient of the block (canonical or orphaned) at `slot`.
+  Address FeeRecipient(Slot slot) const;
+  // The reward of the canonical block at `slot` (all zero if there is none, and for genesis).
+  BlockReward BlockRewardAt(Slot slot) const;
+  // The slashings included in the canonical block at `slot` (usually none).
+  std::vector<SlashingOp> SlashingsAt(Slot slot) const;
+  // The events that occur when the view's head reaches slot h, in order: "block" (a block at h
+  // in the view), "chain_reorg" (h == s + K for an orphan at s; depth = s - the slot of the
+  // orphan's parent), "head" (when the view's head block changed: a block at h or a reorg;
+  // epoch_transition = the head block's epoch differs from the previous head block's),
+  // "finalized_checkpoint" (h starts an epoch E >= 3: finalized epoch E - 2). JSON as the spec's
+  // event stream, numbers as decimal strings.
+  std::vector<SimEvent> EventsAt(Slot h) const;
   ValidatorIndex Proposer(Slot slot) const;
   // REQUIRES: HasBlock(slot).
   Root BlockRoot(Slot slot) const;
@@ -209,10 +311,11 @@ class ChainSimulator {
   // first call at a late epoch (or a cold simulator) pays for every epoch since genesis once
   // (about 60 ms per epoch at 1.1M validators); a live simulator advances one epoch at a time.
   std::shared_ptr<const std::vector<uint64_t>> StartBalances(Epoch epoch) const;
-  // Balance of v in the state at `slot` (start-of-epoch balance minus withdrawals at or before
-  // `slot` in the epoch).
+  // Balance of v in the state at `slot`: the start-of-epoch balance, then each block of the
+  // epoch at or before `slot` (its withdrawals, then its proposer and sync rewards).
   uint64_t BalanceAt(ValidatorIndex v, Slot slot) const;
-  // Withdrawals in the execution payload of `slot` (empty if the slot has no block).
+  // Withdrawals in the execution payload of `slot` (empty if the slot has no canonical block).
+  // The sweep takes the excess (or everything) of the balance before the block's rewards.
   std::vector<Withdrawal> Withdrawals(Slot slot) const;
   // The reward of validator v's vote in `epoch` (zero if v was not active). Valid only once the
   // inclusion window closed (the head reached epoch + 2); not checked here.
@@ -239,25 +342,42 @@ class ChainSimulator {
   // empty or future slots 404; errors have the body {"code":N,"message":"..."}.
   ApiResponse Get(std::string_view path, const QueryParams& query) const;
   // Answers POST `path` with a JSON `body` (validators, validator_balances, rewards/attestations,
-  // liveness); other paths as Get. A malformed body gives 400.
+  // rewards/sync_committee, liveness); other paths as Get. A malformed body gives 400.
   ApiResponse Post(std::string_view path, const QueryParams& query, std::string_view body) const;
 
  private:
   struct EpochData;
+  struct EpochBlocks;
   template <typename K, typename V>
   class Cache;
+  // A block the node knows: canonical, or the orphan at `slot`.
+  struct BlockRef {
+    Slot slot = 0;
+    bool orphan = false;
+  };
 
   ChainSimulator(const SimOptions& options, Clock* clock);
 
   std::shared_ptr<const EpochData> GetEpoch(Epoch e) const;
   std::shared_ptr<const EpochData> BuildEpoch(Epoch e) const;
+  std::shared_ptr<const EpochBlocks> GetEpochBlocks(Epoch e) const;
+  std::shared_ptr<const EpochBlocks> BuildEpochBlocks(Epoch e) const;
+  // Balance of v after the blocks at slots [first slot of e, upto) given its start balance b.
+  uint64_t Replay(ValidatorIndex v, Epoch e, Slot upto, uint64_t b, const EpochBlocks& eb) const;
+  // ---- The node's view at head slot h (see the model notes) ----
+  std::optional<Slot> ActiveOrphan(Slot h) const;
+  // The latest block at or before `slot` in the view at h.
+  BlockRef ViewLatestAt(Slot slot, Slot h) const;
+  Root RefRoot(const BlockRef& b) const;
+  Root RefStateRoot(const BlockRef& b) const;
   // First shuffled position of committee k in epoch data d.
   uint64_t CommitteeStart(const EpochData& d, uint64_t k) const;
   uint64_t SweepPeriod() const { return withdrawal_every_ * spe_; }  // slots
   uint64_t GenesisBalance(ValidatorIndex v) const;
   std::shared_ptr<const std::vector<uint64_t>> ComputeStartBalances(Epoch epoch) const;
   // Withdrawals at `slot` given the balances at the start of its epoch.
-  std::vector<Withdrawal> WithdrawalsFrom(Slot slot, const std::vector<uint64_t>& start) const;
+  std::vector<Withdrawal> WithdrawalsFrom(Slot slot, const std::vector<uint64_t>& start,
+                                          const EpochBlocks& eb) const;
   // Reward of the vote at shuffled position p of epoch data d; sets the timeliness flags
   // {head, source, target} if `flags` is non-null.
   AttestationReward VoteReward(const EpochData& d, uint64_t p, Epoch epoch, bool* flags) const;
@@ -265,22 +385,28 @@ class ChainSimulator {
   // excess over 32 ETH).
   uint64_t SweepAmount(ValidatorIndex v, Epoch epoch, uint64_t b) const;
   Root CheckpointRoot(Epoch e) const;
+  Root StateRoot(Slot slot) const;
   uint64_t BlockNumber(Slot slot) const;  // execution block number of a non-empty slot
 
   // Renderers (simulator_render.cc).
   std::shared_ptr<const std::string> RenderEpochCommittees(Epoch e) const;
-  std::shared_ptr<const std::string> RenderBlockMessage(Slot slot) const;
+  std::shared_ptr<const std::string> RenderBlockMessage(const BlockRef& b) const;
   std::string RenderAttestations(Slot slot) const;
+  std::string RenderSlashings(
+      Slot slot) const;  // "proposer_slashings":[..],"attester_slashings":[..]
+  void AppendHeader(std::string* o, const BlockRef& b, Slot head) const;
   ApiResponse Error(int code, std::string_view message) const;
   ApiResponse Route(std::string_view path, const QueryParams& query) const;
   ApiResponse GetSpec() const;
   ApiResponse GetHeader(std::string_view block_id) const;
+  ApiResponse GetHeaders(const QueryParams& query) const;
+  ApiResponse GetBlockRewards(std::string_view block_id) const;
   ApiResponse GetBlock(std::string_view block_id, bool attestations_only) const;
   ApiResponse GetCommittees(std::string_view state_id, const QueryParams& query) const;
   ApiResponse GetFinality(std::string_view state_id) const;
   ApiResponse GetProposerDuties(std::string_view epoch) const;
-  // Resolve an id to a slot, or set *error.
-  std::optional<Slot> ResolveBlockId(std::string_view id, ApiResponse* error) const;
+  // Resolve an id to a block in the view at the current head, or set *error.
+  std::optional<BlockRef> ResolveBlockId(std::string_view id, ApiResponse* error) const;
   std::optional<Slot> ResolveStateId(std::string_view id, ApiResponse* error) const;
   bool IsFinalized(Slot slot) const;
 
@@ -290,7 +416,10 @@ class ChainSimulator {
   bool ResolveValidatorIds(const std::vector<std::string>& ids, std::vector<ValidatorIndex>* out,
                            ApiResponse* error) const;
   std::optional<ValidatorIndex> PubkeyIndex(std::string_view hex) const;
-  uint64_t BalanceFrom(ValidatorIndex v, Slot slot, const std::vector<uint64_t>& start) const;
+  uint64_t BalanceFrom(ValidatorIndex v, Slot slot, const std::vector<uint64_t>& start,
+                       const EpochBlocks& eb) const;
+  ApiResponse GetSyncCommitteeRewards(std::string_view block_id,
+                                      const std::vector<std::string>& ids) const;
   ApiResponse GetValidators(std::string_view state_id, const std::vector<std::string>& ids,
                             const std::vector<std::string>& statuses, bool balances_only) const;
   ApiResponse GetAttestationRewards(std::string_view epoch,
@@ -310,8 +439,10 @@ class ChainSimulator {
   const uint64_t timely_source_delay_;  // integer_squareroot(SLOTS_PER_EPOCH)
   const uint64_t committees_per_slot_;
   const absl::Duration slot_duration_;
+  Address fee_recipient_{};  // parsed SimOptions::fee_recipient
 
   std::unique_ptr<Cache<Epoch, EpochData>> epoch_cache_;
+  std::unique_ptr<Cache<Epoch, EpochBlocks>> epoch_blocks_cache_;
   std::unique_ptr<Cache<Epoch, std::string>> committees_cache_;
   std::unique_ptr<Cache<Slot, std::string>> block_cache_;
   std::unique_ptr<Cache<Epoch, std::vector<uint64_t>>> balance_cache_;

@@ -1,6 +1,7 @@
 // ChainSimulator: request routing and Beacon API JSON rendering. Field order and shapes follow
 // real Electra responses (fixtures/ream, fixtures/eth-validator-watcher).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -135,7 +136,9 @@ ApiResponse ChainSimulator::Route(std::string_view path, const QueryParams& quer
   if (is({"eth", "v1", "beacon", "states", "*", "sync_committees"})) {
     return GetSyncCommittees(parts[4], query);
   }
+  if (is({"eth", "v1", "beacon", "headers"}) && path.back() != '/') return GetHeaders(query);
   if (is({"eth", "v1", "beacon", "headers", "*"})) return GetHeader(parts[4]);
+  if (is({"eth", "v1", "beacon", "rewards", "blocks", "*"})) return GetBlockRewards(parts[5]);
   if (is({"eth", "v2", "beacon", "blocks", "*"})) return GetBlock(parts[4], false);
   if (is({"eth", "v2", "beacon", "blocks", "*", "attestations"})) return GetBlock(parts[4], true);
   if (is({"eth", "v1", "validator", "duties", "proposer", "*"})) {
@@ -191,27 +194,38 @@ ApiResponse ChainSimulator::GetSpec() const {
   return r;
 }
 
-std::optional<Slot> ChainSimulator::ResolveBlockId(std::string_view id, ApiResponse* error) const {
+std::optional<ChainSimulator::BlockRef> ChainSimulator::ResolveBlockId(std::string_view id,
+                                                                       ApiResponse* error) const {
   const Slot head = HeadSlot();
   const Epoch current = head / spe_;
-  if (id == "head") return LatestBlockSlotAt(head);
-  if (id == "genesis") return Slot{0};
-  if (id == "finalized") return LatestBlockSlotAt((current >= 2 ? current - 2 : 0) * spe_);
-  if (id == "justified") return LatestBlockSlotAt((current >= 1 ? current - 1 : 0) * spe_);
+  const std::optional<Slot> active = ActiveOrphan(head);
+  if (id == "head") return ViewLatestAt(head, head);
+  if (id == "genesis") return BlockRef{0, false};
+  if (id == "finalized") return ViewLatestAt((current >= 2 ? current - 2 : 0) * spe_, head);
+  if (id == "justified") return ViewLatestAt((current >= 1 ? current - 1 : 0) * spe_, head);
   if (std::optional<uint64_t> slot = ParseDecimal(id)) {
     if (*slot > head) {
       *error = Error(404, absl::StrCat("NOT_FOUND: beacon block at slot ", *slot, " (future)"));
       return std::nullopt;
     }
-    if (!HasBlock(*slot)) {
+    if (active && *slot == *active) return BlockRef{*slot, true};
+    if (!HasBlock(*slot) || (active && *slot > *active)) {
       *error = Error(404, absl::StrCat("NOT_FOUND: beacon block at slot ", *slot));
       return std::nullopt;
     }
-    return *slot;
+    return BlockRef{*slot, false};
   }
   if (std::optional<Root> root = ParseRoot(id)) {
     const Slot slot = internal::DecodeSlotRoot(options_.seed, internal::kTagBlockRootMask, *root);
-    if (slot <= head && HasBlock(slot) && BlockRoot(slot) == *root) return slot;
+    if (slot <= head && HasBlock(slot) && BlockRoot(slot) == *root && !(active && slot > *active)) {
+      return BlockRef{slot, false};
+    }
+    const Slot orphan =
+        internal::DecodeSlotRoot(options_.seed, internal::kTagOrphanBlockRootMask, *root);
+    if (orphan <= head && Outcome(orphan) == SlotOutcome::kOrphaned &&
+        OrphanRoot(orphan) == *root) {
+      return BlockRef{orphan, true};
+    }
     *error = Error(404, absl::StrCat("NOT_FOUND: beacon block with root ", ToAbsl(id)));
     return std::nullopt;
   }
@@ -250,6 +264,7 @@ ApiResponse ChainSimulator::GetFinality(std::string_view state_id) const {
   ApiResponse r;
   std::optional<Slot> slot = ResolveStateId(state_id, &r);
   if (!slot) return r;
+  const Slot head = HeadSlot();
   const Epoch e = *slot / spe_;
   const Epoch fin = e >= 2 ? e - 2 : 0;
   const Epoch just = e >= 1 ? e - 1 : 0;
@@ -258,7 +273,7 @@ ApiResponse ChainSimulator::GetFinality(std::string_view state_id) const {
     AppendQuotedU64(&r.prefix, ce);
     r.prefix += ",\"root\":\"";
     r.prefix.pop_back();
-    AppendRoot(&r.prefix, CheckpointRoot(ce));
+    AppendRoot(&r.prefix, RefRoot(ViewLatestAt(ce * spe_, head)));
     r.prefix += "}";
   };
   absl::StrAppend(&r.prefix,
@@ -273,17 +288,15 @@ ApiResponse ChainSimulator::GetFinality(std::string_view state_id) const {
   return r;
 }
 
-ApiResponse ChainSimulator::GetHeader(std::string_view block_id) const {
-  ApiResponse r;
-  std::optional<Slot> slot = ResolveBlockId(block_id, &r);
-  if (!slot) return r;
-  const Slot s = *slot;
-  std::string& o = r.prefix;
-  absl::StrAppend(&o, "{\"execution_optimistic\":false,\"finalized\":", Bool(IsFinalized(s)),
-                  ",\"data\":{\"root\":\"");
-  o.pop_back();
-  AppendRoot(&o, BlockRoot(s));
-  o += ",\"canonical\":true,\"header\":{\"message\":{\"slot\":";
+// Appends {"root":..,"canonical":..,"header":{"message":{..},"signature":..}} for block b as the
+// view at `head` sees it.
+void ChainSimulator::AppendHeader(std::string* out, const BlockRef& b, Slot head) const {
+  std::string& o = *out;
+  const Slot s = b.slot;
+  const bool canonical = !b.orphan || ActiveOrphan(head) == s;
+  o += "{\"root\":";
+  AppendRoot(&o, RefRoot(b));
+  absl::StrAppend(&o, ",\"canonical\":", Bool(canonical), ",\"header\":{\"message\":{\"slot\":");
   AppendQuotedU64(&o, s);
   o += ",\"proposer_index\":";
   AppendQuotedU64(&o, Proposer(s));
@@ -294,13 +307,55 @@ ApiResponse ChainSimulator::GetHeader(std::string_view block_id) const {
     AppendRoot(&o, HeadRootAt(s - 1));
   }
   o += ",\"state_root\":";
-  AppendRoot(&o, internal::EncodeSlotRoot(options_.seed, internal::kTagStateRoot,
-                                          internal::kTagStateRootMask, s));
+  AppendRoot(&o, RefStateRoot(b));
   o += ",\"body_root\":";
-  AppendRandomHex(&o, options_.seed, internal::kTagBodyRoot, s, 0, 32);
+  AppendRandomHex(&o, options_.seed, b.orphan ? internal::kTagOrphanMisc : internal::kTagBodyRoot,
+                  s, b.orphan ? 2 : 0, 32);
   o += "},\"signature\":";
-  AppendRandomHex(&o, options_.seed, internal::kTagSignature, s, 0, 96);
-  o += "}}}";
+  AppendRandomHex(&o, options_.seed, b.orphan ? internal::kTagOrphanMisc : internal::kTagSignature,
+                  s, b.orphan ? 3 : 0, 96);
+  o += "}}";
+}
+
+ApiResponse ChainSimulator::GetHeader(std::string_view block_id) const {
+  ApiResponse r;
+  std::optional<BlockRef> b = ResolveBlockId(block_id, &r);
+  if (!b) return r;
+  std::string& o = r.prefix;
+  absl::StrAppend(&o, "{\"execution_optimistic\":false,\"finalized\":",
+                  Bool(!b->orphan && IsFinalized(b->slot)), ",\"data\":");
+  AppendHeader(&o, *b, HeadSlot());
+  o += "}";
+  return r;
+}
+
+ApiResponse ChainSimulator::GetHeaders(const QueryParams& query) const {
+  const Slot head = HeadSlot();
+  Slot slot = 0;
+  if (auto p = Param(query, "slot")) {
+    std::optional<uint64_t> v = ParseDecimal(*p);
+    if (!v) return Error(400, absl::StrCat("Invalid slot: ", ToAbsl(*p)));
+    slot = *v;
+  } else {
+    slot = ViewLatestAt(head, head).slot;  // by default, the head block's slot
+  }
+  if (Param(query, "parent_root")) return Error(400, "parent_root is not supported");
+  const std::optional<Slot> active = ActiveOrphan(head);
+  ApiResponse r;
+  std::string& o = r.prefix;
+  bool finalized = false;
+  std::string list = "[";
+  if (slot <= head) {
+    if (Outcome(slot) == SlotOutcome::kOrphaned) {
+      AppendHeader(&list, BlockRef{slot, true}, head);
+    } else if (HasBlock(slot) && !(active && slot > *active)) {
+      AppendHeader(&list, BlockRef{slot, false}, head);
+      finalized = IsFinalized(slot);
+    }
+  }
+  list += "]";
+  absl::StrAppend(&o, "{\"execution_optimistic\":false,\"finalized\":", Bool(finalized),
+                  ",\"data\":", list, "}");
   return r;
 }
 
@@ -380,11 +435,17 @@ std::string ChainSimulator::RenderAttestations(Slot b) const {
   return out;
 }
 
-std::shared_ptr<const std::string> ChainSimulator::RenderBlockMessage(Slot b) const {
-  return block_cache_->GetOrBuild(b, [&] {
+std::shared_ptr<const std::string> ChainSimulator::RenderBlockMessage(const BlockRef& ref) const {
+  const Slot b = ref.slot;
+  const bool orphan = ref.orphan;
+  return block_cache_->GetOrBuild(orphan ? (b | (uint64_t{1} << 63)) : b, [&] {
     auto out = std::make_shared<std::string>();
     std::string& o = *out;
     const uint64_t seed = options_.seed;
+    // An orphan's random fields come from a different hash stream than a canonical block's.
+    const uint64_t sig_tag = orphan ? internal::kTagOrphanMisc : internal::kTagSignature;
+    const uint64_t exec_tag = orphan ? internal::kTagOrphanMisc : internal::kTagExecHash;
+    const uint64_t exec_b = orphan ? (b << 4) : b;
     const ValidatorIndex proposer = Proposer(b);
     const Slot parent = b == 0 ? 0 : LatestBlockSlotAt(b - 1);
     o += "{\"slot\":";
@@ -394,10 +455,9 @@ std::shared_ptr<const std::string> ChainSimulator::RenderBlockMessage(Slot b) co
     o += ",\"parent_root\":";
     AppendRoot(&o, b == 0 ? Root{} : BlockRoot(parent));
     o += ",\"state_root\":";
-    AppendRoot(&o, internal::EncodeSlotRoot(seed, internal::kTagStateRoot,
-                                            internal::kTagStateRootMask, b));
+    AppendRoot(&o, RefStateRoot(ref));
     o += ",\"body\":{\"randao_reveal\":";
-    AppendRandomHex(&o, seed, internal::kTagSignature, b, 1ULL << 40, 96);
+    AppendRandomHex(&o, seed, sig_tag, b, 1ULL << 40, 96);
     o += ",\"eth1_data\":{\"deposit_root\":";
     AppendRandomHex(&o, seed, internal::kTagMisc, 0, 2, 32);
     o += ",\"deposit_count\":";
@@ -407,23 +467,29 @@ std::shared_ptr<const std::string> ChainSimulator::RenderBlockMessage(Slot b) co
     o += "},\"graffiti\":";
     uint8_t graffiti[32] = {'s', 't', 'a', 'k', 'e', 'w', 'a', 't', 'c', 'h', '-', 's', 'i', 'm'};
     AppendHex(&o, graffiti, 32);
-    o += ",\"proposer_slashings\":[],\"attester_slashings\":[],\"attestations\":";
-    o += RenderAttestations(b);
+    o += ",";
+    if (orphan) {
+      o += "\"proposer_slashings\":[],\"attester_slashings\":[],\"attestations\":[]";
+    } else {
+      o += RenderSlashings(b);
+      o += ",\"attestations\":";
+      o += RenderAttestations(b);
+    }
     o += ",\"deposits\":[],\"voluntary_exits\":[],\"sync_aggregate\":{\"sync_committee_bits\":";
-    // Bit i: position i of the block's sync committee signed the previous slot.
+    // Bit i: position i of the block's sync committee signed the previous slot. All zero in an
+    // orphan.
     uint8_t sync[64] = {};
-    if (b > 0) {
-      const std::vector<ValidatorIndex> members = SyncCommittee(b / spe_ / 256);
-      for (uint64_t i = 0; i < 512; ++i) {
-        if (SyncParticipated(b - 1, i, members[i])) {
-          sync[i / 8] = static_cast<uint8_t>(sync[i / 8] | (1u << (i % 8)));
-        }
-      }
+    if (b > 0 && !orphan) {
+      const std::shared_ptr<const EpochBlocks> eb = GetEpochBlocks(b / spe_);
+      const std::array<uint64_t, 8>& bits = eb->blocks[b % spe_].sync_bits;
+      for (uint64_t i = 0; i < 64; ++i)
+        sync[i] = static_cast<uint8_t>(bits[i / 8] >> (8 * (i % 8)));
     }
     AppendHex(&o, sync, 64);
     o += ",\"sync_committee_signature\":";
-    AppendRandomHex(&o, seed, internal::kTagSignature, b, 1ULL << 41, 96);
-    const uint64_t block_number = BlockNumber(b);
+    AppendRandomHex(&o, seed, sig_tag, b, 1ULL << 41, 96);
+    // BlockNumber counts canonical blocks; an orphan extends its canonical parent.
+    const uint64_t block_number = orphan ? BlockNumber(parent) + 1 : BlockNumber(b);
     o += "},\"execution_payload\":{\"parent_hash\":";
     if (b == 0) {
       AppendRoot(&o, Root{});
@@ -431,30 +497,31 @@ std::shared_ptr<const std::string> ChainSimulator::RenderBlockMessage(Slot b) co
       AppendRandomHex(&o, seed, internal::kTagExecHash, parent, 0, 32);
     }
     o += ",\"fee_recipient\":";
-    AppendRandomHex(&o, 0x5eed, internal::kTagFeeRecipient, proposer, 0, 20);
+    const Address fee = FeeRecipient(b);
+    AppendHex(&o, fee.data(), fee.size());
     o += ",\"state_root\":";
-    AppendRandomHex(&o, seed, internal::kTagExecHash, b, 1, 32);
+    AppendRandomHex(&o, seed, exec_tag, exec_b, 1, 32);
     o += ",\"receipts_root\":";
-    AppendRandomHex(&o, seed, internal::kTagExecHash, b, 2, 32);
+    AppendRandomHex(&o, seed, exec_tag, exec_b, 2, 32);
     o += ",\"logs_bloom\":";
     const uint8_t bloom[256] = {};
     AppendHex(&o, bloom, 256);
     o += ",\"prev_randao\":";
-    AppendRandomHex(&o, seed, internal::kTagExecHash, b, 3, 32);
+    AppendRandomHex(&o, seed, exec_tag, exec_b, 3, 32);
     o += ",\"block_number\":";
     AppendQuotedU64(&o, block_number);
-    const uint64_t gas_used = Hash(seed, internal::kTagExecHash, b, 4) % 30'000'000;
+    const uint64_t gas_used = Hash(seed, exec_tag, exec_b, 4) % 30'000'000;
     o += ",\"gas_limit\":\"36000000\",\"gas_used\":";
     AppendQuotedU64(&o, gas_used);
     o += ",\"timestamp\":";
     AppendQuotedU64(&o, static_cast<uint64_t>(absl::ToUnixSeconds(SlotStart(b))));
     o += ",\"extra_data\":\"0x\",\"base_fee_per_gas\":";
-    AppendQuotedU64(&o, 1'000'000 + Hash(seed, internal::kTagExecHash, b, 5) % 1'000'000);
+    AppendQuotedU64(&o, 1'000'000 + Hash(seed, exec_tag, exec_b, 5) % 1'000'000);
     o += ",\"block_hash\":";
-    AppendRandomHex(&o, seed, internal::kTagExecHash, b, 0, 32);
+    AppendRandomHex(&o, seed, exec_tag, exec_b, 0, 32);
     o += ",\"transactions\":[],\"withdrawals\":[";
     bool first_w = true;
-    for (const Withdrawal& w : Withdrawals(b)) {
+    for (const Withdrawal& w : orphan ? std::vector<Withdrawal>{} : Withdrawals(b)) {
       if (!first_w) o += ',';
       first_w = false;
       o += "{\"index\":";
@@ -476,22 +543,173 @@ std::shared_ptr<const std::string> ChainSimulator::RenderBlockMessage(Slot b) co
 
 ApiResponse ChainSimulator::GetBlock(std::string_view block_id, bool attestations_only) const {
   ApiResponse r;
-  std::optional<Slot> slot = ResolveBlockId(block_id, &r);
-  if (!slot) return r;
+  std::optional<BlockRef> b = ResolveBlockId(block_id, &r);
+  if (!b) return r;
   r.electra_header = true;
   absl::StrAppend(&r.prefix, "{\"version\":\"electra\",\"execution_optimistic\":false,",
-                  "\"finalized\":", Bool(IsFinalized(*slot)), ",\"data\":");
+                  "\"finalized\":", Bool(!b->orphan && IsFinalized(b->slot)), ",\"data\":");
   if (attestations_only) {
-    r.prefix += RenderAttestations(*slot);
+    r.prefix += b->orphan ? "[]" : RenderAttestations(b->slot);
     r.prefix += '}';
     return r;
   }
   r.prefix += "{\"message\":";
-  r.shared = RenderBlockMessage(*slot);
+  r.shared = RenderBlockMessage(*b);
   r.suffix = ",\"signature\":";
-  AppendRandomHex(&r.suffix, options_.seed, internal::kTagSignature, *slot, 0, 96);
+  AppendRandomHex(&r.suffix, options_.seed,
+                  b->orphan ? internal::kTagOrphanMisc : internal::kTagSignature, b->slot,
+                  b->orphan ? 3 : 0, 96);
   r.suffix += "}}";
   return r;
+}
+
+std::string ChainSimulator::RenderSlashings(Slot b) const {
+  std::vector<SlashingOp> ops = SlashingsAt(b);
+  const uint64_t seed = options_.seed;
+  const Slot x = b - 1;  // the slot the conflicting messages are about (b >= 1)
+  std::string ps = "\"proposer_slashings\":[";
+  std::string attesters;
+  bool first = true;
+  for (const SlashingOp& op : ops) {
+    if (op.kind == SlashingKind::kAttester) {
+      if (!attesters.empty()) attesters += ',';
+      AppendQuotedU64(&attesters, op.validator_index);
+      continue;
+    }
+    if (!first) ps += ',';
+    first = false;
+    const ValidatorIndex v = op.validator_index;
+    for (int i = 1; i <= 2; ++i) {
+      ps += i == 1 ? "{\"signed_header_1\":{\"message\":{\"slot\":"
+                   : ",\"signed_header_2\":{\"message\":{\"slot\":";
+      AppendQuotedU64(&ps, x);
+      ps += ",\"proposer_index\":";
+      AppendQuotedU64(&ps, v);
+      ps += ",\"parent_root\":";
+      AppendRoot(&ps, x == 0 ? Root{} : HeadRootAt(x - 1));
+      ps += ",\"state_root\":";
+      AppendRandomHex(&ps, seed, internal::kTagSlashing, v, 1, 32);
+      ps += ",\"body_root\":";  // the conflict: two bodies for one slot
+      AppendRandomHex(&ps, seed, internal::kTagSlashing, v, 1 + static_cast<uint64_t>(i), 32);
+      ps += "},\"signature\":";
+      AppendRandomHex(&ps, seed, internal::kTagSlashing, v, 3 + static_cast<uint64_t>(i), 96);
+      ps += '}';
+    }
+    ps += '}';
+  }
+  ps += "],\"attester_slashings\":[";
+  if (!attesters.empty()) {
+    // One attester slashing for all: a double vote (same target, different head roots).
+    const Epoch e = x / spe_;
+    const Epoch source = e >= 1 ? e - 1 : 0;
+    for (int i = 1; i <= 2; ++i) {
+      ps += i == 1 ? "{\"attestation_1\":{\"attesting_indices\":["
+                   : ",\"attestation_2\":{\"attesting_indices\":[";
+      ps += attesters;
+      ps += "],\"data\":{\"slot\":";
+      AppendQuotedU64(&ps, x);
+      ps += ",\"index\":\"0\",\"beacon_block_root\":";
+      if (i == 1) {
+        AppendRoot(&ps, HeadRootAt(x));
+      } else {
+        AppendRandomHex(&ps, seed, internal::kTagSlashing, x, 1ULL << 32, 32);
+      }
+      ps += ",\"source\":{\"epoch\":";
+      AppendQuotedU64(&ps, source);
+      ps += ",\"root\":";
+      AppendRoot(&ps, CheckpointRoot(source));
+      ps += "},\"target\":{\"epoch\":";
+      AppendQuotedU64(&ps, e);
+      ps += ",\"root\":";
+      AppendRoot(&ps, CheckpointRoot(e));
+      ps += "}},\"signature\":";
+      AppendRandomHex(&ps, seed, internal::kTagSlashing, x, (1ULL << 33) + static_cast<uint64_t>(i),
+                      96);
+      ps += '}';
+    }
+    ps += '}';
+  }
+  ps += ']';
+  return ps;
+}
+
+ApiResponse ChainSimulator::GetBlockRewards(std::string_view block_id) const {
+  ApiResponse r;
+  std::optional<BlockRef> b = ResolveBlockId(block_id, &r);
+  if (!b) return r;
+  BlockReward w = b->orphan ? BlockReward{} : BlockRewardAt(b->slot);
+  w.proposer_index = Proposer(b->slot);
+  absl::StrAppend(&r.prefix, "{\"execution_optimistic\":false,\"finalized\":",
+                  Bool(!b->orphan && IsFinalized(b->slot)), ",\"data\":{\"proposer_index\":\"",
+                  w.proposer_index, "\",\"total\":\"", w.total(), "\",\"attestations\":\"",
+                  w.attestations, "\",\"sync_aggregate\":\"", w.sync_aggregate,
+                  "\",\"proposer_slashings\":\"", w.proposer_slashings,
+                  "\",\"attester_slashings\":\"", w.attester_slashings, "\"}}");
+  return r;
+}
+
+std::vector<SimEvent> ChainSimulator::EventsAt(Slot h) const {
+  std::vector<SimEvent> out;
+  const BlockRef now = ViewLatestAt(h, h);
+  const bool block_at_h = now.slot == h;
+  const uint64_t k = options_.reorg_slots;
+  const bool reorg =
+      k > 0 && options_.orphan_rate > 0.0 && h >= k + 1 && Outcome(h - k) == SlotOutcome::kOrphaned;
+  auto root_hex = [](const Root& r) {
+    std::string s;
+    AppendRoot(&s, r);
+    return s;
+  };
+  if (block_at_h) {
+    std::string d = "{\"slot\":";
+    AppendQuotedU64(&d, h);
+    absl::StrAppend(&d, ",\"block\":", root_hex(RefRoot(now)), ",\"execution_optimistic\":false}");
+    out.push_back(SimEvent{"block", std::move(d)});
+  }
+  if (reorg) {
+    const Slot s = h - k;
+    const Slot ancestor = LatestBlockSlotAt(s - 1);  // the orphan's parent
+    const BlockRef old{s, true};
+    std::string d = "{\"slot\":";
+    AppendQuotedU64(&d, h);
+    d += ",\"depth\":";
+    AppendQuotedU64(&d, s - ancestor);
+    absl::StrAppend(&d, ",\"old_head_block\":", root_hex(RefRoot(old)),
+                    ",\"new_head_block\":", root_hex(RefRoot(now)),
+                    ",\"old_head_state\":", root_hex(RefStateRoot(old)),
+                    ",\"new_head_state\":", root_hex(RefStateRoot(now)), ",\"epoch\":");
+    AppendQuotedU64(&d, h / spe_);
+    d += ",\"execution_optimistic\":false}";
+    out.push_back(SimEvent{"chain_reorg", std::move(d)});
+  }
+  if (block_at_h || reorg) {
+    const Epoch e = now.slot / spe_;
+    const Slot prev_head = h == 0 ? 0 : ViewLatestAt(h - 1, h - 1).slot;
+    // Dependent roots lie before the head block's epoch, where the view is canonical.
+    const Root genesis = BlockRoot(0);
+    const Root current_dep = e >= 1 ? HeadRootAt(e * spe_ - 1) : genesis;
+    const Root previous_dep = e >= 2 ? HeadRootAt((e - 1) * spe_ - 1) : genesis;
+    std::string d = "{\"slot\":";
+    AppendQuotedU64(&d, now.slot);
+    absl::StrAppend(&d, ",\"block\":", root_hex(RefRoot(now)),
+                    ",\"state\":", root_hex(RefStateRoot(now)),
+                    ",\"epoch_transition\":", Bool(h > 0 && prev_head / spe_ != e),
+                    ",\"previous_duty_dependent_root\":", root_hex(previous_dep),
+                    ",\"current_duty_dependent_root\":", root_hex(current_dep),
+                    ",\"execution_optimistic\":false}");
+    out.push_back(SimEvent{"head", std::move(d)});
+  }
+  if (h % spe_ == 0 && h / spe_ >= 3) {
+    const Epoch fin = h / spe_ - 2;
+    const BlockRef cp = ViewLatestAt(fin * spe_, h);
+    std::string d = "{\"block\":";
+    absl::StrAppend(&d, root_hex(RefRoot(cp)), ",\"state\":", root_hex(StateRoot(fin * spe_)),
+                    ",\"epoch\":");
+    AppendQuotedU64(&d, fin);
+    d += ",\"execution_optimistic\":false}";
+    out.push_back(SimEvent{"finalized_checkpoint", std::move(d)});
+  }
+  return out;
 }
 
 std::shared_ptr<const std::string> ChainSimulator::RenderEpochCommittees(Epoch e) const {

@@ -703,8 +703,11 @@ TEST(LifecycleTest, DefaultRatesKeepEveryoneActive) {
   }
 }
 
-// Balances: end-of-epoch balance = previous - withdrawals (decoded from blocks) + the vote's
-// reward, with the reward recomputed here from the inclusion data and the spec's flag rules.
+// Balances: end-of-epoch balance = previous, then per block of the epoch its withdrawal (the
+// excess at that point, decoded from the block) and its proposer and sync rewards (recomputed
+// here from the block's proposer, sync bits and the first-included votes, by the documented
+// rules: floor(flag rewards / 7) + 3000 per set bit to the proposer, +/-21000 per position),
+// then the vote's reward recomputed from the inclusion data and the spec's flag rules.
 TEST(BalanceTest, BalancesFollowRewardsAndWithdrawalsInBlocks) {
   const uint64_t n = 4000;
   SimOptions o = Options2(n, 8);
@@ -717,20 +720,36 @@ TEST(BalanceTest, BalancesFollowRewardsAndWithdrawalsInBlocks) {
   auto sim = MakeAt(o, clock, 12 * 32);
   constexpr uint64_t kMax = 32'000'000'000;
 
-  // Withdrawals decoded from the blocks of epochs 1..9.
+  // Withdrawals, proposers and sync bits decoded from the blocks of epochs 1..9.
   std::map<std::pair<Epoch, uint64_t>, uint64_t> withdrawn;  // (epoch, v) -> amount
-  std::map<std::pair<Epoch, uint64_t>, bool> sweep_block;    // (epoch, v) -> sweep slot had a block
+  std::map<Slot, uint64_t> proposer_of;
+  std::map<Slot, std::vector<uint8_t>> sync_bits;
   simdjson::dom::parser parser;
+  std::vector<uint64_t> members;  // sync committee period 0
+  {
+    ApiResponse sc = sim->Get("/eth/v1/beacon/states/head/sync_committees", {});
+    ASSERT_EQ(sc.status, 200);
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(sc.Body()).get(doc), simdjson::SUCCESS);
+    for (simdjson::dom::element v : Arr(Field(doc, "data"), "validators")) {
+      std::string_view str;
+      ASSERT_EQ(v.get_string().get(str), simdjson::SUCCESS);
+      members.push_back(std::stoull(std::string(str)));
+    }
+    ASSERT_EQ(members.size(), 512u);
+  }
   uint64_t last_index = 0;
   bool any_index = false;
   for (Slot s = 32; s < 10 * 32; ++s) {
     ApiResponse r = sim->Get("/eth/v2/beacon/blocks/" + std::to_string(s), {});
-    for (uint64_t v = s % 32; v < n; v += 32) sweep_block[{s / 32, v}] = r.status == 200;
     if (r.status != 200) continue;
     simdjson::dom::element doc;
     ASSERT_EQ(parser.parse(r.Body()).get(doc), simdjson::SUCCESS);
-    simdjson::dom::element payload =
-        Field(Field(Field(Field(doc, "data"), "message"), "body"), "execution_payload");
+    simdjson::dom::element message = Field(Field(doc, "data"), "message");
+    proposer_of[s] = Num(message, "proposer_index");
+    sync_bits[s] =
+        *Unhex(Str(Field(Field(message, "body"), "sync_aggregate"), "sync_committee_bits"));
+    simdjson::dom::element payload = Field(Field(message, "body"), "execution_payload");
     for (simdjson::dom::element w : Arr(payload, "withdrawals")) {
       const uint64_t v = Num(w, "validator_index");
       EXPECT_EQ(v % 32, s % 32) << "validator swept at the wrong slot";
@@ -752,7 +771,17 @@ TEST(BalanceTest, BalancesFollowRewardsAndWithdrawalsInBlocks) {
     gt[e] = *g;
   }
   const int64_t inc = 32;
-  uint64_t checked = 0, head_misses = 0;
+  // Flag rewards of the votes first included at each slot (epochs 0..9), by the spec's rules.
+  std::map<Slot, int64_t> flag_sum;
+  for (Epoch e = 0; e <= 9; ++e) {
+    for (const ValidatorEpochTruth& t : gt[e].validators) {
+      if (!t.included) continue;
+      const uint64_t delay = t.inclusion_slot - t.duty_slot;
+      flag_sum[t.inclusion_slot] += (delay == 1 && !t.wrong_head ? inc * 1848 : 0) +
+                                    (delay <= 5 ? inc * 1849 : 0) + inc * 3435;
+    }
+  }
+  uint64_t checked = 0, head_misses = 0, sync_members = 0, proposers = 0;
   for (Epoch e = 1; e <= 9; ++e) {
     // Ground truth withdrawals equal the decoded ones.
     std::map<uint64_t, uint64_t> truth_w;
@@ -764,8 +793,34 @@ TEST(BalanceTest, BalancesFollowRewardsAndWithdrawalsInBlocks) {
       const ValidatorEpochTruth& prev_vote = gt[e - 1].validators[v];
       const ValidatorEpochTruth& now = gt[e].validators[v];
       const uint64_t before = gt[e - 1].validators[v].balance;
-      // Withdrawal of the excess at the sweep slot, if that slot has a block.
-      const uint64_t expect_w = sweep_block[{e, v}] && before > kMax ? before - kMax : 0;
+      // The epoch's blocks in order: the withdrawal of the excess at v's sweep slot (if that slot
+      // has a block), then the block's rewards.
+      int64_t b = static_cast<int64_t>(before);
+      uint64_t expect_w = 0;
+      int64_t proposer_reward = 0, sync_reward = 0;
+      for (Slot s = e * 32; s < (e + 1) * 32; ++s) {
+        if (!proposer_of.count(s)) continue;
+        if (s % 32 == v % 32) {
+          expect_w = b > static_cast<int64_t>(kMax) ? static_cast<uint64_t>(b) - kMax : 0;
+          b -= static_cast<int64_t>(expect_w);
+        }
+        if (proposer_of[s] == v) {
+          int64_t bits = 0;
+          for (size_t i = 0; i < 512; ++i) bits += Bit(sync_bits[s], i);
+          proposer_reward += flag_sum[s] / 7 + bits * 3000;
+          b += flag_sum[s] / 7 + bits * 3000;
+        }
+        for (size_t i = 0; i < 512; ++i) {
+          if (members[i] != v) continue;
+          const int64_t d = Bit(sync_bits[s], i) ? 21000 : -21000;
+          sync_reward += d;
+          b += d;
+        }
+      }
+      sync_members += sync_reward != 0;
+      proposers += proposer_reward != 0;
+      EXPECT_EQ(now.proposer_reward, static_cast<uint64_t>(proposer_reward)) << v << " " << e;
+      EXPECT_EQ(now.sync_reward, sync_reward) << v << " " << e;
       const uint64_t got_w = withdrawn.count({e, v}) ? withdrawn[{e, v}] : 0;
       ASSERT_EQ(got_w, expect_w) << "v=" << v << " e=" << e;
       EXPECT_EQ(truth_w.count(v) ? truth_w[v] : 0, expect_w);
@@ -782,14 +837,15 @@ TEST(BalanceTest, BalancesFollowRewardsAndWithdrawalsInBlocks) {
       const int64_t reward =
           (head ? inc * 1848 : 0) + (source ? 1 : -1) * inc * 1849 + (target ? 1 : -1) * inc * 3435;
       EXPECT_EQ(prev_vote.reward.total(), reward);
-      EXPECT_EQ(static_cast<int64_t>(now.balance), static_cast<int64_t>(before - expect_w) + reward)
-          << "v=" << v << " e=" << e;
+      EXPECT_EQ(static_cast<int64_t>(now.balance), b + reward) << "v=" << v << " e=" << e;
       head_misses += !head;
       ++checked;
     }
   }
   EXPECT_EQ(checked, 9 * n);
   EXPECT_GT(head_misses, checked / 10);
+  EXPECT_GT(sync_members, 9 * 300u);  // ~460 distinct members each epoch
+  EXPECT_GT(proposers, 9 * 20u);
 }
 
 TEST(BalanceTest, TimelySourceBoundIsTheSquareRootOfSlotsPerEpoch) {

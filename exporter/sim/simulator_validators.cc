@@ -2,6 +2,7 @@
 // liveness, sync committees) and POST routing. Shapes follow real Electra responses
 // (fixtures/eth-validator-watcher/cassette_test_sepolia_extracted).
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -127,6 +128,7 @@ ApiResponse ChainSimulator::GetValidators(std::string_view state_id,
   const bool all = ids.empty();
   const Epoch e = *slot / spe_;
   std::shared_ptr<const std::vector<uint64_t>> start = StartBalances(e);
+  std::shared_ptr<const EpochBlocks> eb = GetEpochBlocks(e);
   std::string& o = r.prefix;
   o.reserve((all ? total_ : indices.size()) * (balances_only ? 40 : 460) + 64);
   absl::StrAppend(&o, "{\"execution_optimistic\":false,\"finalized\":",
@@ -135,7 +137,7 @@ ApiResponse ChainSimulator::GetValidators(std::string_view state_id,
   const uint64_t count = all ? total_ : indices.size();
   for (uint64_t i = 0; i < count; ++i) {
     const ValidatorIndex v = all ? i : indices[i];
-    const uint64_t balance = BalanceFrom(v, *slot, *start);
+    const uint64_t balance = BalanceFrom(v, *slot, *start, *eb);
     const std::string_view status = Status(v, e, balance);
     if (!statuses.empty() &&
         std::none_of(statuses.begin(), statuses.end(), [&](const std::string& st) {
@@ -308,13 +310,44 @@ ApiResponse ChainSimulator::GetSyncCommittees(std::string_view state_id,
   return r;
 }
 
+ApiResponse ChainSimulator::GetSyncCommitteeRewards(std::string_view block_id,
+                                                    const std::vector<std::string>& ids) const {
+  ApiResponse r;
+  std::optional<BlockRef> b = ResolveBlockId(block_id, &r);
+  if (!b) return r;
+  std::vector<ValidatorIndex> wanted;
+  if (!ResolveValidatorIds(ids, &wanted, &r)) return r;
+  // validator -> summed reward over its positions (an orphan's aggregate is all zero).
+  std::map<ValidatorIndex, int64_t> rows;
+  if (b->slot > 0) {
+    std::shared_ptr<const EpochBlocks> eb = GetEpochBlocks(b->slot / spe_);
+    const EpochBlocks::Block& blk = eb->blocks[b->slot % spe_];
+    for (uint64_t pos = 0; pos < 512; ++pos) {
+      const bool bit = !b->orphan && ((blk.sync_bits[pos / 64] >> (pos % 64)) & 1);
+      rows[eb->committee[pos]] += bit ? kSyncParticipantReward : -kSyncParticipantReward;
+    }
+  }
+  std::string& o = r.prefix;
+  absl::StrAppend(&o, "{\"execution_optimistic\":false,\"finalized\":",
+                  !b->orphan && IsFinalized(b->slot) ? "true" : "false", ",\"data\":[");
+  bool first = true;
+  for (const auto& [v, reward] : rows) {
+    if (!ids.empty() && !std::binary_search(wanted.begin(), wanted.end(), v)) continue;
+    absl::StrAppend(&o, first ? "" : ",", "{\"validator_index\":\"", v, "\",\"reward\":\"", reward,
+                    "\"}");
+    first = false;
+  }
+  o += "]}";
+  return r;
+}
+
 ApiResponse ChainSimulator::RoutePost(std::string_view path, const QueryParams& query,
                                       std::string_view body) const {
   std::vector<std::string_view> parts;
   for (absl::string_view p : absl::StrSplit(ToAbsl(path), '/', absl::SkipEmpty())) {
     parts.push_back(ToStd(p));
   }
-  enum class Kind { kNone, kValidators, kBalances, kRewards, kLiveness };
+  enum class Kind { kNone, kValidators, kBalances, kRewards, kSyncRewards, kLiveness };
   Kind kind = Kind::kNone;
   if (parts.size() == 6 && parts[0] == "eth" && parts[1] == "v1" && parts[2] == "beacon" &&
       parts[3] == "states" && (parts[5] == "validators" || parts[5] == "validator_balances")) {
@@ -322,6 +355,9 @@ ApiResponse ChainSimulator::RoutePost(std::string_view path, const QueryParams& 
   } else if (parts.size() == 6 && parts[0] == "eth" && parts[1] == "v1" && parts[2] == "beacon" &&
              parts[3] == "rewards" && parts[4] == "attestations") {
     kind = Kind::kRewards;
+  } else if (parts.size() == 6 && parts[0] == "eth" && parts[1] == "v1" && parts[2] == "beacon" &&
+             parts[3] == "rewards" && parts[4] == "sync_committee") {
+    kind = Kind::kSyncRewards;
   } else if (parts.size() == 5 && parts[0] == "eth" && parts[1] == "v1" &&
              parts[2] == "validator" && parts[3] == "liveness") {
     kind = Kind::kLiveness;
@@ -364,6 +400,8 @@ ApiResponse ChainSimulator::RoutePost(std::string_view path, const QueryParams& 
       return GetValidators(parts[4], ids, {}, true);
     case Kind::kRewards:
       return GetAttestationRewards(parts[5], ids);
+    case Kind::kSyncRewards:
+      return GetSyncCommitteeRewards(parts[5], ids);
     case Kind::kLiveness:
       return GetLiveness(parts[4], ids);
     case Kind::kNone:

@@ -8,10 +8,12 @@
 #include <signal.h>
 #include <zlib.h>
 
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -36,6 +38,8 @@ using testing::Subprocess;
 
 constexpr uint64_t kValidators = 1000;
 constexpr int kSlotMs = 50;
+// The simulator's default fee recipient (configured for group "solo" only).
+constexpr char kFeeRecipient[] = "0x00000000000000000000000000000000000fee01";
 
 // Extracts `key=VALUE` from a logfmt line.
 std::string LogField(const std::string& line, const std::string& key) {
@@ -60,7 +64,13 @@ class Stack : public ::testing::Test {
                  "--missed-attestation-rate=0.05",
                  "--late-attestation-rate=0.1",
                  "--wrong-head-rate=0.05",
-                 "--duplicate-inclusion-rate=0.1"};
+                 "--duplicate-inclusion-rate=0.1",
+                 "--orphan-rate=0.05",
+                 "--reorg-slots=4",
+                 "--exited-rate=0.03",
+                 "--slashed-rate=0.02",
+                 "--sync-miss-rate=0.1",
+                 "--wrong-fee-recipient-rate=0.2"};
     std::vector<std::string> argv = {StakewatchBinary(), "simulate"};
     argv.insert(argv.end(), sim_args_.begin(), sim_args_.end());
     auto sim = Subprocess::Start(argv, dir_ + "/sim");
@@ -82,6 +92,9 @@ class Stack : public ::testing::Test {
                                             "    - name: solo\n"
                                             "      labels: {operator: me}\n"
                                             "      indices: [\"0-299\"]\n"
+                                            "      fee_recipient: \"",
+                                            kFeeRecipient,
+                                            "\"\n"
                                             "    - name: pool\n"
                                             "      labels: {operator: acme, client: lighthouse}\n"
                                             "      indices: [\"300-999\"]\n");
@@ -155,13 +168,56 @@ class Stack : public ::testing::Test {
     std::map<std::string, std::map<int, double>> delay_le;  // group -> le -> cumulative count
     std::map<uint64_t, double> v_included, v_missed, v_delay;
     const int buckets[] = {1, 2, 3, 4, 5, 8, 16, 32, 64};
-    uint64_t wrong_head = 0, late = 0, dup = 0, empty = 0;
+    uint64_t wrong_head = 0, late = 0, dup = 0, empty = 0, inactive = 0, orphans = 0;
+    uint64_t slashed_active = 0;
+    std::map<std::string, double> orphaned, wrong_fee, proposer_rewards, withdrawals, income_up,
+        income_down, sync_up, sync_down, sync_duties, sync_participated, sync_missed, balance_now;
+    std::map<std::string, std::map<int, double>> att_up, att_down;
+    std::map<std::string, std::map<std::string, double>> statuses, slashings;
     for (uint64_t e = first_epoch; e <= last_epoch; ++e) {
       auto truth = (*model)->GroundTruth(e);
       ASSERT_TRUE(truth.ok()) << truth.status();
       ASSERT_EQ(truth->validators.size(), kValidators);
       for (const auto& t : truth->validators) {
         const std::string g = group_of(t.validator_index);
+        // Income: balance change over the epoch's slots with its withdrawals added back,
+        // deposits (>= 1 ETH) and outgoing consolidations (<= -1 ETH, unslashed) set aside. The
+        // simulator has neither, so every change is income.
+        const uint64_t v = t.validator_index;
+        const uint64_t last_slot = (e + 1) * 32 - 1;
+        int64_t change = static_cast<int64_t>((*model)->BalanceAt(v, last_slot)) -
+                         static_cast<int64_t>((*model)->BalanceAt(v, last_slot - 32));
+        for (const auto& [slot, w] : truth->withdrawals) {
+          if (w.validator_index == v) {
+            change += static_cast<int64_t>(w.amount);
+            withdrawals[g] += static_cast<double>(w.amount);
+          }
+        }
+        EXPECT_LT(std::abs(change), 1'000'000'000) << v;
+        (change > 0 ? income_up : income_down)[g] += static_cast<double>(std::abs(change));
+        proposer_rewards[g] += static_cast<double>(t.proposer_reward);
+        (t.sync_reward > 0 ? sync_up : sync_down)[g] +=
+            static_cast<double>(std::abs(t.sync_reward));
+        sync_duties[g] += static_cast<double>(t.sync_slots);
+        sync_participated[g] += static_cast<double>(t.sync_participated);
+        sync_missed[g] += static_cast<double>(t.sync_missed);
+        if (e == last_epoch) {
+          statuses[g][std::string(t.status)] += 1;
+          balance_now[g] += static_cast<double>((*model)->BalanceAt(v, last_slot));
+        }
+        if (!t.active) {
+          ++inactive;
+          continue;  // no duty: never missed
+        }
+        const int64_t parts[4] = {t.reward.head, t.reward.target, t.reward.source,
+                                  t.reward.inactivity};
+        for (int k = 0; k < 4; ++k) {
+          (parts[k] > 0 ? att_up : att_down)[g][k] += static_cast<double>(std::abs(parts[k]));
+        }
+        if (t.status == "active_slashed") {
+          ++slashed_active;
+          continue;  // slashed: no duty counted, never missed (its rewards still count above)
+        }
         duties[g] += 1;
         // Optimal delay: the first later slot with a block (the simulator's own record of it).
         uint64_t optimal = 1;
@@ -189,8 +245,30 @@ class Stack : public ::testing::Test {
       }
       for (const auto& s : truth->slots) {
         if (!s.proposed) ++empty;
+        for (const auto& op : s.slashings) {
+          slashings[group_of(op.validator_index)]
+                   [op.kind == sim::SlashingKind::kProposer ? "proposer" : "attester"] += 1;
+        }
         if (s.proposer_index >= kValidators) continue;
-        (s.proposed ? proposed : missed_blocks)[group_of(s.proposer_index)] += 1;
+        const std::string g = group_of(s.proposer_index);
+        switch (s.outcome) {
+          case sim::SlotOutcome::kProposed:
+            proposed[g] += 1;
+            if (g == "solo" && s.fee_recipient.has_value() &&
+                absl::StrCat("0x", absl::BytesToHexString(absl::string_view(
+                                       reinterpret_cast<const char*>(s.fee_recipient->data()),
+                                       20))) != kFeeRecipient) {
+              wrong_fee[g] += 1;
+            }
+            break;
+          case sim::SlotOutcome::kMissed:
+            missed_blocks[g] += 1;
+            break;
+          case sim::SlotOutcome::kOrphaned:
+            orphaned[g] += 1;
+            ++orphans;
+            break;
+        }
       }
     }
     // The faults were really exercised, so the comparison below means something.
@@ -199,6 +277,11 @@ class Stack : public ::testing::Test {
     EXPECT_GT(empty, 0u);
     EXPECT_GT(wrong_head, 0u);
     EXPECT_GT(missed["solo"] + missed["pool"], 0);
+    EXPECT_GT(inactive, 0u);
+    EXPECT_GT(orphans, 0u);
+    EXPECT_GT(wrong_fee["solo"], 0);
+    EXPECT_GT(withdrawals["solo"] + withdrawals["pool"], 0);
+    EXPECT_GT(sync_missed["solo"] + sync_missed["pool"], 0);
 
     const std::map<std::string, std::string> labels = {
         {"solo", "group=\"solo\",client=\"\",operator=\"me\""},
@@ -238,6 +321,44 @@ class Stack : public ::testing::Test {
                 proposed[g]);
       EXPECT_EQ(m["eth_validator_group_proposals_total{" + l + ",outcome=\"missed\"}"],
                 missed_blocks[g]);
+      EXPECT_EQ(m["eth_validator_group_proposals_total{" + l + ",outcome=\"orphaned\"}"],
+                orphaned[g]);
+      EXPECT_EQ(m["eth_validator_group_wrong_fee_recipient_total{" + l + "}"], wrong_fee[g]);
+      EXPECT_EQ(m["eth_validator_group_proposer_rewards_gwei_total{" + l + "}"],
+                proposer_rewards[g]);
+      EXPECT_EQ(m["eth_validator_group_withdrawals_gwei_total{" + l + "}"], withdrawals[g]);
+      EXPECT_EQ(m["eth_validator_group_consensus_rewards_gwei_total{" + l + "}"], income_up[g]);
+      EXPECT_EQ(m["eth_validator_group_consensus_penalties_gwei_total{" + l + "}"], income_down[g]);
+      EXPECT_EQ(m["eth_validator_group_deposits_gwei_total{" + l + "}"], 0);
+      EXPECT_EQ(m["eth_validator_group_balance_gwei{" + l + "}"], balance_now[g]);
+      const char* components[4] = {"head", "target", "source", "inactivity"};
+      for (int k = 0; k < 4; ++k) {
+        const std::string c = absl::StrCat(",component=\"", components[k], "\"}");
+        EXPECT_EQ(m["eth_validator_group_attestation_rewards_gwei_total{" + l + c], att_up[g][k])
+            << components[k];
+        EXPECT_EQ(m["eth_validator_group_attestation_penalties_gwei_total{" + l + c],
+                  att_down[g][k])
+            << components[k];
+      }
+      EXPECT_EQ(m["eth_validator_group_sync_committee_duties_total{" + l + "}"], sync_duties[g]);
+      EXPECT_EQ(m["eth_validator_group_sync_committee_participated_total{" + l + "}"],
+                sync_participated[g]);
+      EXPECT_EQ(m["eth_validator_group_sync_committee_missed_total{" + l + "}"], sync_missed[g]);
+      EXPECT_EQ(m["eth_validator_group_sync_committee_rewards_gwei_total{" + l + "}"], sync_up[g]);
+      EXPECT_EQ(m["eth_validator_group_sync_committee_penalties_gwei_total{" + l + "}"],
+                sync_down[g]);
+      for (const char* kind : {"attester", "proposer"}) {
+        EXPECT_EQ(
+            m[absl::StrCat("eth_validator_group_slashings_total{", l, ",kind=\"", kind, "\"}")],
+            slashings[g][kind])
+            << kind;
+      }
+      for (const auto& [status, count] : statuses[g]) {
+        EXPECT_EQ(
+            m[absl::StrCat("eth_validator_group_validators{", l, ",status=\"", status, "\"}")],
+            count)
+            << status;
+      }
     }
     for (uint64_t v = 0; v < kValidators; ++v) {
       const std::string l =
@@ -271,6 +392,23 @@ TEST_F(Stack, MetricsEqualSimulatorGroundTruth) {
   const uint64_t last_epoch = static_cast<uint64_t>(last);
 
   CheckAgainstGroundTruth(m, first_epoch, last_epoch);
+
+  // The event stream was followed, reorgs (the simulator orphans ~1 block a second) were noticed
+  // and the early signals were published.
+  EXPECT_GT(m["stakewatch_events_received_total{topic=\"head\"}"], 0);
+  EXPECT_GT(
+      m["stakewatch_reorgs_total{via=\"events\"}"] + m["stakewatch_reorgs_total{via=\"polling\"}"],
+      0);
+  EXPECT_GT(m["stakewatch_finalized_epoch"], last_epoch + 1);
+  EXPECT_GT(m["stakewatch_provisional_epoch"], last_epoch);
+  double liveness = 0, provisional = 0;
+  for (const auto& [key, value] : m) {
+    if (absl::StartsWith(key, "eth_validator_group_liveness_validators{")) liveness += value;
+    if (absl::StartsWith(key, "eth_validator_group_provisional_attestations{"))
+      provisional += value;
+  }
+  EXPECT_GT(liveness, 0);
+  EXPECT_GT(provisional, 0);
 }
 
 // Stop stakewatch after a few epochs, leave it down for a while, start it again: the second run
@@ -368,9 +506,24 @@ TEST_F(Stack, PubkeysAreResolvedToIndices) {
   const double processed = m["stakewatch_epochs_processed_total"];
   ASSERT_GE(processed, 2);
   EXPECT_EQ(m["stakewatch_monitored_validators"], kValidators);
-  EXPECT_EQ(m["eth_validator_group_attestation_duties_total{group=\"bykey\"}"], 5 * processed);
-  EXPECT_EQ(m["eth_validator_group_attestation_duties_total{group=\"rest\"}"],
-            (kValidators - 5) * processed);
+  // Duties from the ground truth: active, unslashed validators of the counted epochs.
+  auto options = sim::ParseSimFlags(sim_args_);
+  ASSERT_TRUE(options.ok()) << options.status();
+  FakeClock clock(absl::Now() + absl::Hours(1));
+  auto model = sim::ChainSimulator::Create(*options, &clock);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const uint64_t last = static_cast<uint64_t>(m["stakewatch_last_processed_epoch"]);
+  double bykey = 0, rest = 0;
+  for (uint64_t e = last + 1 - static_cast<uint64_t>(processed); e <= last; ++e) {
+    auto truth = (*model)->GroundTruth(e);
+    ASSERT_TRUE(truth.ok()) << truth.status();
+    for (const auto& t : truth->validators) {
+      if (!t.active || t.status == "active_slashed" || t.validator_index >= kValidators) continue;
+      (t.validator_index < 5 ? bykey : rest) += 1;
+    }
+  }
+  EXPECT_EQ(m["eth_validator_group_attestation_duties_total{group=\"bykey\"}"], bykey);
+  EXPECT_EQ(m["eth_validator_group_attestation_duties_total{group=\"rest\"}"], rest);
 }
 
 // A lying first node (truncated JSON on every route) is skipped: stakewatch fails over to the
