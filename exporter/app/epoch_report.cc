@@ -87,8 +87,22 @@ absl::Status EpochEnricher::RefreshRecords(std::string_view state_id,
   return absl::OkStatus();
 }
 
+bool EpochEnricher::AskForAll(const std::vector<beacon::ValidatorIndex>& ids) const {
+  // Sorted ids covering at least half of [0, max]: asking for every validator costs the node
+  // (and us) less than a body of hundreds of thousands of ids, and returns at most twice as much.
+  return ids.size() >= options_.ask_all_min && ids.size() * 2 >= ids.back() + 1;
+}
+
 absl::StatusOr<std::vector<beacon::ValidatorBalance>> EpochEnricher::Balances(
     std::string_view state_id, const std::vector<beacon::ValidatorIndex>& ids) {
+  if (!ids.empty() && AskForAll(ids)) {
+    ASSIGN_OR_RETURN(std::vector<beacon::ValidatorBalance> all,
+                     client_->GetValidatorBalances(state_id, {}));
+    std::erase_if(all, [&ids](const beacon::ValidatorBalance& b) {
+      return !std::binary_search(ids.begin(), ids.end(), b.index);
+    });
+    return all;
+  }
   std::vector<beacon::ValidatorBalance> all;
   all.reserve(ids.size());
   for (size_t begin = 0; begin < ids.size(); begin += options_.chunk) {
@@ -229,9 +243,13 @@ absl::Status EpochEnricher::Enrich(beacon::Epoch epoch, const accounting::Monito
     std::sort(duty.begin(), duty.end());
     duty.erase(std::unique(duty.begin(), duty.end()), duty.end());
     bool served = true;
-    for (size_t begin = 0; begin < duty.size() && served; begin += options_.chunk) {
-      const size_t end = std::min(duty.size(), begin + options_.chunk);
-      std::vector<beacon::ValidatorIndex> chunk(duty.begin() + begin, duty.begin() + end);
+    out->attestation_rewards.reserve(duty.size());
+    const bool all = AskForAll(duty);  // then one request for everyone, filtered below
+    const size_t step = all ? duty.size() : options_.chunk;
+    for (size_t begin = 0; begin < duty.size() && served; begin += step) {
+      const size_t end = std::min(duty.size(), begin + step);
+      std::vector<beacon::ValidatorIndex> chunk;
+      if (!all) chunk.assign(duty.begin() + begin, duty.begin() + end);
       absl::StatusOr<beacon::AttestationRewards> rewards =
           client_->GetAttestationRewards(epoch, chunk);
       if (!rewards.ok()) {
@@ -248,6 +266,7 @@ absl::Status EpochEnricher::Enrich(beacon::Epoch epoch, const accounting::Monito
       for (const beacon::TotalAttestationReward& row : rewards->total_rewards) {
         const int32_t group = monitored.GroupOf(row.validator_index);
         if (group == accounting::MonitoredSet::kNotMonitored) continue;
+        if (all && !std::binary_search(duty.begin(), duty.end(), row.validator_index)) continue;
         auto it = ideal.find(StateOf(row.validator_index).effective_balance);
         if (it == ideal.end()) continue;  // effective balance unknown: no ideal to compare
         out->attestation_rewards.push_back(

@@ -132,6 +132,10 @@ struct EnricherOptions {
   size_t refresh_rounds = 32;
   // Ids per request (validators, validator_balances, rewards).
   size_t chunk = 100000;
+  // Balances and attestation rewards are asked for every validator at once (no id list; the
+  // rows of unmonitored validators are dropped) when at least this many are monitored and they
+  // cover at least half of the index range up to the highest one.
+  size_t ask_all_min = 100000;
 };
 
 // Removes from `result` the attestation duties of validators whose slashed flag is set in
@@ -165,6 +169,7 @@ class EpochEnricher {
 
  private:
   ValidatorState& StateOf(beacon::ValidatorIndex v);
+  bool AskForAll(const std::vector<beacon::ValidatorIndex>& ids) const;
   absl::StatusOr<std::vector<beacon::ValidatorBalance>> Balances(
       std::string_view state_id, const std::vector<beacon::ValidatorIndex>& ids);
   absl::StatusOr<const beacon::SyncCommittee*> SyncCommitteeFor(beacon::Epoch epoch);

@@ -89,9 +89,12 @@ absl::Status SimServer::Start() {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   const ChainSimulator* sim = sim_;
-  auto serve = [sim](const httplib::Request& req, httplib::Response& res, bool post) {
+  auto busy = busy_ns_;
+  auto serve = [sim, busy](const httplib::Request& req, httplib::Response& res, bool post) {
+    const absl::Time start = absl::Now();
     auto r = std::make_shared<ApiResponse>(post ? sim->Post(req.path, req.params, req.body)
                                                 : sim->Get(req.path, req.params));
+    *busy += absl::ToInt64Nanoseconds(absl::Now() - start);
     res.status = r->status;
     if (r->electra_header) res.set_header("Eth-Consensus-Version", "electra");
     if (r->status == 200 && r->size() == 0) return;  // e.g. /node/health

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "sim/simulator.h"
 
 namespace httplib {
@@ -54,6 +55,9 @@ class SimServer {
   int port() const { return port_; }
   // Event streams currently open (for tests). Any thread.
   int active_streams() const { return active_streams_->load(); }
+  // Total time spent inside ChainSimulator::Get/Post building answers (the "beacon node's"
+  // share of a request; benchmarks subtract it). Thread-safe.
+  absl::Duration busy_time() const { return absl::Nanoseconds(busy_ns_->load()); }
 
  private:
   const ChainSimulator* const sim_;
@@ -64,6 +68,7 @@ class SimServer {
   // Shared with stream providers, which may outlive a Stop() call by one poll.
   std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<std::atomic<int>> active_streams_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<int64_t>> busy_ns_ = std::make_shared<std::atomic<int64_t>>(0);
 };
 
 // Runs `stakewatch simulate` with `args` (the flags after the subcommand; see ParseSimFlags):

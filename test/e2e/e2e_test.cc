@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -524,6 +525,200 @@ TEST_F(Stack, PubkeysAreResolvedToIndices) {
   }
   EXPECT_EQ(m["eth_validator_group_attestation_duties_total{group=\"bykey\"}"], bykey);
   EXPECT_EQ(m["eth_validator_group_attestation_duties_total{group=\"rest\"}"], rest);
+}
+
+// The execution block number of the canonical block at `slot`, read from the simulator's block
+// JSON ("block_number":"N" in the execution payload).
+uint64_t BlockNumberOf(const sim::ChainSimulator& model, uint64_t slot) {
+  const std::string body = model.Get(absl::StrCat("/eth/v2/beacon/blocks/", slot), {}).Body();
+  const std::string key = "\"block_number\":\"";
+  const size_t at = body.find(key);
+  if (at == std::string::npos) return 0;
+  return std::stoull(body.substr(at + key.size()));
+}
+
+std::string Hex32(uint64_t n) { return absl::StrFormat("0x%064x", n); }
+
+// A fake execution client and MEV relay. Block N (any N) is, for even N, built locally: the
+// coinbase is kFeeRecipient and two transactions tip 21,000 gas x 2 gwei + 50,000 gas x 1 gwei =
+// 92,000 gwei; for odd N, built by a builder (coinbase 0xbb..bb) whose last transaction pays
+// kFeeRecipient 0.05 ETH, and the relay reports delivering block N (hash Hex32(N)) for its slot
+// with a value of 0.05 ETH. Base fee 1 gwei.
+class FakeExecutionLayer {
+ public:
+  explicit FakeExecutionLayer(int sim_port) : sim_port_(sim_port) {
+    el_.set_tcp_nodelay(true);
+    relay_.set_tcp_nodelay(true);
+    el_.Post(".*", [](const httplib::Request& req, httplib::Response& res) {
+      auto field = [&](const std::string& key) {
+        const size_t at = req.body.find("\"" + key + "\":");
+        if (at == std::string::npos) return std::string();
+        size_t b = at + key.size() + 3;
+        while (b < req.body.size() && (req.body[b] == ' ' || req.body[b] == '[')) ++b;
+        size_t e = b;
+        while (e < req.body.size() && req.body[e] != ',' && req.body[e] != ']' &&
+               req.body[e] != '}')
+          ++e;
+        return req.body.substr(b, e - b);
+      };
+      const std::string id = field("id");
+      std::string number = field("params");  // "0x..."
+      number.erase(std::remove(number.begin(), number.end(), '"'), number.end());
+      const uint64_t n = std::stoull(number, nullptr, 16);
+      const bool builder = n % 2 == 1;
+      const std::string fee = kFeeRecipient;
+      const std::string coinbase = builder ? "0x" + std::string(40, 'b') : fee;
+      auto tx_hash = [n](int i) { return absl::StrFormat("0x%062x%02x", n, i); };
+      if (req.body.find("eth_getBlockByNumber") != std::string::npos) {
+        std::string txs;
+        auto tx = [&](int i, const std::string& from, const std::string& to,
+                      const std::string& value) {
+          return absl::StrCat("{\"hash\":\"", tx_hash(i), "\",\"blockHash\":\"", Hex32(n),
+                              "\",\"blockNumber\":\"", number, "\",\"from\":\"", from,
+                              "\",\"to\":\"", to, "\",\"value\":\"", value,
+                              "\",\"gas\":\"0x5208\",\"gasPrice\":\"0x77359400\",\"input\":\"0x\","
+                              "\"nonce\":\"0x1\",\"type\":\"0x2\"}");
+        };
+        txs = tx(0, "0x" + std::string(40, '1'), "0x" + std::string(40, '2'), "0x0");
+        txs += ",";
+        txs += builder ? tx(1, coinbase, fee, "0xb1a2bc2ec50000")  // 0.05 ETH
+                       : tx(1, "0x" + std::string(40, '1'), "0x" + std::string(40, '3'), "0x0");
+        res.set_content(
+            absl::StrCat("{\"jsonrpc\":\"2.0\",\"id\":", id, ",\"result\":{\"number\":\"", number,
+                         "\",\"hash\":\"", Hex32(n), "\",\"miner\":\"", coinbase,
+                         "\",\"baseFeePerGas\":\"0x3b9aca00\",\"gasUsed\":\"0x11170\","
+                         "\"gasLimit\":\"0x1c9c380\",\"timestamp\":\"0x1\",\"transactions\":[",
+                         txs, "]}}"),
+            "application/json");
+        return;
+      }
+      // eth_getBlockReceipts: tx0 21,000 gas at 3 gwei; tx1 50,000 gas at 2 gwei (local) or
+      // 21,000 gas at 1 gwei (the builder's payment, no tip).
+      auto receipt = [&](int i, const std::string& gas, const std::string& price) {
+        return absl::StrCat("{\"transactionHash\":\"", tx_hash(i), "\",\"blockHash\":\"", Hex32(n),
+                            "\",\"blockNumber\":\"", number, "\",\"gasUsed\":\"", gas,
+                            "\",\"cumulativeGasUsed\":\"", gas, "\",\"effectiveGasPrice\":\"",
+                            price, "\",\"status\":\"0x1\",\"logs\":[],\"type\":\"0x2\"}");
+      };
+      const std::string receipts =
+          receipt(0, "0x5208", "0xb2d05e00") + "," +
+          (builder ? receipt(1, "0x5208", "0x3b9aca00") : receipt(1, "0xc350", "0x77359400"));
+      res.set_content(
+          absl::StrCat("{\"jsonrpc\":\"2.0\",\"id\":", id, ",\"result\":[", receipts, "]}"),
+          "application/json");
+    });
+    relay_.Get("/relay/v1/data/bidtraces/proposer_payload_delivered",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 const std::string slot = req.get_param_value("slot");
+                 httplib::Client sim("127.0.0.1", sim_port_);
+                 auto block = sim.Get(absl::StrCat("/eth/v2/beacon/blocks/", slot));
+                 std::string out = "[]";
+                 if (block && block->status == 200) {
+                   const std::string key = "\"block_number\":\"";
+                   const size_t at = block->body.find(key);
+                   const uint64_t n = std::stoull(block->body.substr(at + key.size()));
+                   if (n % 2 == 1) {
+                     out = absl::StrCat(
+                         "[{\"slot\":\"", slot, "\",\"parent_hash\":\"", Hex32(n - 1),
+                         "\",\"block_hash\":\"", Hex32(n), "\",\"builder_pubkey\":\"0x",
+                         std::string(96, 'b'), "\",\"proposer_pubkey\":\"0x", std::string(96, 'a'),
+                         "\",\"proposer_fee_recipient\":\"", kFeeRecipient,
+                         "\",\"gas_limit\":\"30000000\",\"gas_used\":\"70000\",\"value\":\""
+                         "50000000000000000\",\"num_tx\":\"2\",\"block_number\":\"",
+                         n, "\"}]");
+                   }
+                 }
+                 res.set_content(out, "application/json");
+               });
+    el_port_ = el_.bind_to_any_port("127.0.0.1");
+    relay_port_ = relay_.bind_to_any_port("127.0.0.1");
+    el_thread_ = std::thread([this] { el_.listen_after_bind(); });
+    relay_thread_ = std::thread([this] { relay_.listen_after_bind(); });
+  }
+  ~FakeExecutionLayer() {
+    el_.stop();
+    relay_.stop();
+    el_thread_.join();
+    relay_thread_.join();
+  }
+  int el_port() const { return el_port_; }
+  int relay_port() const { return relay_port_; }
+
+ private:
+  int sim_port_;
+  httplib::Server el_, relay_;
+  int el_port_ = 0, relay_port_ = 0;
+  std::thread el_thread_, relay_thread_;
+};
+
+// Execution rewards and MEV: every proposed block of a counted epoch is looked up in the
+// execution client and at the relay; the group counters equal what the fake execution layer's
+// rules give for the simulator's blocks, worked out here from the blocks' numbers and fee
+// recipients.
+TEST_F(Stack, ExecutionRewardsFromTheExecutionClientAndRelays) {
+  sw_->Stop();
+  FakeExecutionLayer el(sim_port_);
+  ASSERT_GT(el.el_port(), 0);
+  ASSERT_GT(el.relay_port(), 0);
+  auto config = testing::ReadFile(dir_ + "/stakewatch.yml");
+  ASSERT_TRUE(config.ok());
+  *config += absl::StrCat("execution:\n  endpoint: http://127.0.0.1:", el.el_port(),
+                          "\n  relays: [\"http://127.0.0.1:", el.relay_port(), "\"]\n");
+  ASSERT_TRUE(testing::WriteFile(dir_ + "/stakewatch.yml", *config).ok());
+  StartStakewatch("execution", "info");
+  std::map<std::string, double> m = ProcessEpochsThenFreeze(2);
+  const double processed = m["stakewatch_epochs_processed_total"];
+  ASSERT_GE(processed, 2) << sw_->Stderr();
+  const uint64_t last = static_cast<uint64_t>(m["stakewatch_last_processed_epoch"]);
+
+  auto options = sim::ParseSimFlags(sim_args_);
+  ASSERT_TRUE(options.ok()) << options.status();
+  FakeClock clock(absl::Now() + absl::Hours(1));
+  auto model = sim::ChainSimulator::Create(*options, &clock);
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::map<std::string, double> reward, relay_blocks, local_blocks, relay_value, wrong_fee;
+  for (uint64_t e = last + 1 - static_cast<uint64_t>(processed); e <= last; ++e) {
+    auto truth = (*model)->GroundTruth(e);
+    ASSERT_TRUE(truth.ok()) << truth.status();
+    for (const auto& s : truth->slots) {
+      if (s.outcome != sim::SlotOutcome::kProposed || s.proposer_index >= kValidators) continue;
+      const std::string g = s.proposer_index < 300 ? "solo" : "pool";
+      const uint64_t n = BlockNumberOf(**model, s.slot);
+      const std::string payload_fee =
+          absl::StrCat("0x", absl::BytesToHexString(absl::string_view(
+                                 reinterpret_cast<const char*>(s.fee_recipient->data()), 20)));
+      // The fee recipient stakewatch measures for: solo's configured one, else the payload's.
+      const bool ours = g == "solo" || payload_fee == kFeeRecipient;
+      if (n % 2 == 1) {
+        relay_blocks[g] += 1;
+        relay_value[g] += 50'000'000;  // gwei
+        if (ours) reward[g] += 50'000'000;
+      } else {
+        local_blocks[g] += 1;
+        if (ours) reward[g] += 92'000;
+        // Local block paying another address: a wrong fee recipient (solo configures one).
+        if (g == "solo" && payload_fee != kFeeRecipient) wrong_fee[g] += 1;
+      }
+    }
+  }
+  EXPECT_GT(relay_blocks["solo"] + relay_blocks["pool"], 0);
+  EXPECT_GT(local_blocks["solo"] + local_blocks["pool"], 0);
+  const std::map<std::string, std::string> labels = {
+      {"solo", "group=\"solo\",client=\"\",operator=\"me\""},
+      {"pool", "group=\"pool\",client=\"lighthouse\",operator=\"acme\""}};
+  for (const auto& [g, l] : labels) {
+    SCOPED_TRACE(g);
+    EXPECT_EQ(m["eth_validator_group_blocks_built_total{" + l + ",builder=\"relay\"}"],
+              relay_blocks[g]);
+    EXPECT_EQ(m["eth_validator_group_blocks_built_total{" + l + ",builder=\"local\"}"],
+              local_blocks[g]);
+    EXPECT_EQ(m["eth_validator_group_execution_rewards_gwei_total{" + l + "}"], reward[g]);
+    EXPECT_EQ(
+        m["eth_validator_group_relay_delivered_value_gwei_total{" + l + ",relay=\"127.0.0.1\"}"],
+        relay_value[g]);
+    EXPECT_EQ(m["eth_validator_group_wrong_fee_recipient_total{" + l + "}"], wrong_fee[g]);
+  }
+  EXPECT_EQ(m["stakewatch_source_unavailable_total{source=\"execution\"}"], 0);
 }
 
 // A lying first node (truncated JSON on every route) is skipped: stakewatch fails over to the
