@@ -7,6 +7,16 @@
 //   (3) A mainnet-sized validator_balances response generated in memory: 1,100,000 rows
 //       {"index":"i","balance":"b"} (~50 MB), balances of 11 digits (~32 ETH) with one in 64 at
 //       13 digits (consolidated, up to 2048 ETH), as POST .../validator_balances with [] returns.
+//   (4) A mainnet-sized attestation rewards response generated in memory (~107 MB): 2048
+//       ideal_rewards rows (Electra's 1..2048 ETH steps) and 1,100,000 total_rewards rows
+//       {"validator_index","head","target","source",["inclusion_delay",]"inactivity"} with
+//       realistic magnitudes, one in 16 validators missing (negative target and source), one in
+//       64 consolidated (larger rewards), one in 5 rows carrying "inclusion_delay":"0". Also
+//       decoded with an unknown top-level key added, which sends it down the simdjson path.
+//   (5) A validators response for a 100,000-id slice (~44 MB; a full 1.1 M set is fetched in
+//       such chunks), generated in memory: random pubkeys, 0x01/0x02 credentials, mostly
+//       active_ongoing with some exited/withdrawn/pending rows, far-future exit epochs for the
+//       active ones. Also decoded with an unknown top-level key (the simdjson path).
 //
 // Baseline: one simdjson on-demand pass over the same padded bytes that visits every value and
 // reads every string (counting them), with a reused parser (like the decoders' per-thread one)
@@ -91,6 +101,103 @@ std::string MakeBalancesResponse() {
   return out;
 }
 
+// The attestation rewards response for every validator (see (4) above).
+std::string MakeRewardsResponse() {
+  std::string out = R"({"execution_optimistic":false,"finalized":true,"data":{"ideal_rewards":[)";
+  out.reserve(110 << 20);
+  auto row_tail = [&out](uint64_t head, int64_t target, int64_t source, bool inclusion_delay,
+                         int64_t inactivity) {
+    out += "\",\"head\":\"";
+    out += std::to_string(head);
+    out += "\",\"target\":\"";
+    out += std::to_string(target);
+    out += "\",\"source\":\"";
+    out += std::to_string(source);
+    if (inclusion_delay) out += "\",\"inclusion_delay\":\"0";
+    out += "\",\"inactivity\":\"";
+    out += std::to_string(inactivity);
+    out += "\"}";
+  };
+  for (uint64_t eth = 1; eth <= 2048; ++eth) {
+    if (eth > 1) out += ',';
+    out += "{\"effective_balance\":\"";
+    out += std::to_string(eth * 1'000'000'000);
+    row_tail(89 * eth, int64_t(172 * eth), int64_t(92 * eth), false, 0);
+  }
+  out += R"(],"total_rewards":[)";
+  uint64_t seed = 11;
+  for (uint64_t i = 0; i < kValidators; ++i) {
+    const uint64_t r = SplitMix64(&seed);
+    const uint64_t eth = (r % 64 == 0) ? 32 + (r >> 8) % 2017 : 32;
+    const bool missed = (r >> 20) % 16 == 0;
+    if (i > 0) out += ',';
+    out += "{\"validator_index\":\"";
+    out += std::to_string(i);
+    row_tail(missed ? 0 : 89 * eth, (missed ? -1 : 1) * int64_t(172 * eth),
+             (missed ? -1 : 1) * int64_t(92 * eth), i % 5 == 0, 0);
+  }
+  out += "]}}";
+  return out;
+}
+
+// A validators response for ids [first, first + n) (see (5) above).
+constexpr uint64_t kValidatorsSlice = 100'000;
+
+std::string MakeValidatorsResponse(uint64_t first, uint64_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr const char* kStatuses[] = {"pending_queued",   "active_exiting",
+                                              "exited_unslashed", "withdrawal_possible",
+                                              "withdrawal_done",  "active_slashed"};
+  constexpr uint64_t kFarFuture = UINT64_MAX;
+  std::string out = R"({"execution_optimistic":false,"finalized":true,"data":[)";
+  out.reserve(n * 460 + 1024);
+  uint64_t seed = 13;
+  auto hex = [&](size_t bytes) {
+    for (size_t i = 0; i < bytes; i += 8) {
+      uint64_t r = SplitMix64(&seed);
+      for (size_t j = 0; j < 8 && i + j < bytes; ++j, r >>= 8) {
+        out += kHex[(r >> 4) & 0xf];
+        out += kHex[r & 0xf];
+      }
+    }
+  };
+  for (uint64_t i = first; i < first + n; ++i) {
+    const uint64_t r = SplitMix64(&seed);
+    const bool odd = r % 16 == 0;  // one in 16 rows is not active_ongoing
+    const char* status = odd ? kStatuses[(r >> 8) % 6] : "active_ongoing";
+    const uint64_t effective =
+        (r >> 16) % 64 == 0 ? 32'000'000'000 + ((r >> 24) % 2016) * 1'000'000'000 : 32'000'000'000;
+    const uint64_t activation = (r >> 32) % 300'000;
+    if (i > first) out += ',';
+    out += "{\"index\":\"";
+    out += std::to_string(i);
+    out += "\",\"balance\":\"";
+    out += std::to_string(effective + (r >> 40) % 1'000'000'000);
+    out += "\",\"status\":\"";
+    out += status;
+    out += "\",\"validator\":{\"pubkey\":\"0x";
+    hex(48);
+    out += (r >> 50) % 2 ? "\",\"withdrawal_credentials\":\"0x010000000000000000000000"
+                         : "\",\"withdrawal_credentials\":\"0x020000000000000000000000";
+    hex(20);
+    out += "\",\"effective_balance\":\"";
+    out += std::to_string(effective);
+    out += "\",\"slashed\":";
+    out += odd && (r >> 8) % 6 == 5 ? "true" : "false";
+    out += ",\"activation_eligibility_epoch\":\"";
+    out += std::to_string(activation);
+    out += "\",\"activation_epoch\":\"";
+    out += std::to_string(activation + 5);
+    out += "\",\"exit_epoch\":\"";
+    out += std::to_string(odd ? activation + 1000 : kFarFuture);
+    out += "\",\"withdrawable_epoch\":\"";
+    out += std::to_string(odd ? activation + 1256 : kFarFuture);
+    out += "\"}}";
+  }
+  out += "]}";
+  return out;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -121,6 +228,44 @@ std::string& BlockBody() {
 std::string& BalancesBody() {
   static std::string* body = [] {
     auto* s = new std::string(MakeBalancesResponse());
+    PaddedBody::Of(s);
+    return s;
+  }();
+  return *body;
+}
+
+std::string& RewardsBody() {
+  static std::string* body = [] {
+    auto* s = new std::string(MakeRewardsResponse());
+    PaddedBody::Of(s);
+    return s;
+  }();
+  return *body;
+}
+
+// The same rows with an unknown top-level key first: valid, but not the shape the fast path
+// takes, so this measures the simdjson path.
+std::string& RewardsBodyForSimdjsonPath() {
+  static std::string* body = [] {
+    auto* s = new std::string(R"({"x":0,)" + RewardsBody().substr(1));
+    PaddedBody::Of(s);
+    return s;
+  }();
+  return *body;
+}
+
+std::string& ValidatorsBody() {
+  static std::string* body = [] {
+    auto* s = new std::string(MakeValidatorsResponse(1'000'000, kValidatorsSlice));
+    PaddedBody::Of(s);
+    return s;
+  }();
+  return *body;
+}
+
+std::string& ValidatorsBodyForSimdjsonPath() {
+  static std::string* body = [] {
+    auto* s = new std::string(R"({"x":0,)" + ValidatorsBody().substr(1));
     PaddedBody::Of(s);
     return s;
   }();
@@ -315,6 +460,128 @@ void BM_ValidatorBalances_SimdjsonCountStrings(benchmark::State& state) {
   state.counters["strings"] = double(count);
 }
 BENCHMARK(BM_ValidatorBalances_SimdjsonCountStrings)
+    ->ArgName("reuse_parser")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond);
+
+// state.range(0): 1 = the body as generated (fast path), 0 = with an unknown top-level key
+// (simdjson path).
+void BM_AttestationRewards_Decode_Padded(benchmark::State& state) {
+  std::string& body = state.range(0) ? RewardsBody() : RewardsBodyForSimdjsonPath();
+  size_t rows = 0;
+  for (auto _ : state) {
+    auto r = DecodeAttestationRewards(PaddedBody::Of(&body));
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+    rows = r->total_rewards.size();
+    benchmark::DoNotOptimize(r);
+  }
+  if (rows != kValidators) state.SkipWithError("wrong row count");
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+  state.counters["rows"] = double(rows);
+  state.counters["MB"] = double(body.size()) / 1e6;
+}
+BENCHMARK(BM_AttestationRewards_Decode_Padded)
+    ->ArgName("fast_shape")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond);
+
+// The std::string_view overload (the fast path needs no copy).
+void BM_AttestationRewards_Decode_Copy(benchmark::State& state) {
+  const std::string& body = RewardsBody();
+  for (auto _ : state) {
+    auto r = DecodeAttestationRewards(std::string_view(body));
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+}
+BENCHMARK(BM_AttestationRewards_Decode_Copy)->Unit(benchmark::kMillisecond);
+
+void BM_AttestationRewards_SimdjsonCountStrings(benchmark::State& state) {
+  const std::string& body = RewardsBody();
+  uint64_t count = 0;
+  od::parser reused;
+  for (auto _ : state) {
+    od::parser fresh;
+    count = CountStringsInBody(body, state.range(0) ? reused : fresh);
+    benchmark::DoNotOptimize(count);
+  }
+  // Five strings per row, plus inclusion_delay in one total row in five.
+  if (count != 5 * (2048 + kValidators) + (kValidators + 4) / 5) {
+    state.SkipWithError("baseline miscounted");
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+  state.counters["strings"] = double(count);
+}
+BENCHMARK(BM_AttestationRewards_SimdjsonCountStrings)
+    ->ArgName("reuse_parser")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond);
+
+// state.range(0): 1 = the body as generated (fast path), 0 = with an unknown top-level key
+// (simdjson path).
+void BM_Validators_Decode_Padded(benchmark::State& state) {
+  std::string& body = state.range(0) ? ValidatorsBody() : ValidatorsBodyForSimdjsonPath();
+  size_t rows = 0;
+  for (auto _ : state) {
+    auto v = DecodeValidators(PaddedBody::Of(&body));
+    if (!v.ok()) {
+      state.SkipWithError(std::string(v.status().message()).c_str());
+      return;
+    }
+    rows = v->size();
+    benchmark::DoNotOptimize(v);
+  }
+  if (rows != kValidatorsSlice) state.SkipWithError("wrong row count");
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+  state.counters["rows"] = double(rows);
+  state.counters["MB"] = double(body.size()) / 1e6;
+}
+BENCHMARK(BM_Validators_Decode_Padded)
+    ->ArgName("fast_shape")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond);
+
+// The std::string_view overload (the fast path needs no copy).
+void BM_Validators_Decode_Copy(benchmark::State& state) {
+  const std::string& body = ValidatorsBody();
+  for (auto _ : state) {
+    auto v = DecodeValidators(std::string_view(body));
+    if (!v.ok()) {
+      state.SkipWithError(std::string(v.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+}
+BENCHMARK(BM_Validators_Decode_Copy)->Unit(benchmark::kMillisecond);
+
+void BM_Validators_SimdjsonCountStrings(benchmark::State& state) {
+  const std::string& body = ValidatorsBody();
+  uint64_t count = 0;
+  od::parser reused;
+  for (auto _ : state) {
+    od::parser fresh;
+    count = CountStringsInBody(body, state.range(0) ? reused : fresh);
+    benchmark::DoNotOptimize(count);
+  }
+  // Ten strings per row (all but "slashed").
+  if (count != 10 * kValidatorsSlice) state.SkipWithError("baseline miscounted");
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(body.size()));
+  state.counters["strings"] = double(count);
+}
+BENCHMARK(BM_Validators_SimdjsonCountStrings)
     ->ArgName("reuse_parser")
     ->Arg(1)
     ->Arg(0)

@@ -1,6 +1,7 @@
 #include "app/epoch_report.h"
 
 #include <algorithm>
+#include <future>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -136,6 +137,40 @@ absl::Status EpochEnricher::Enrich(beacon::Epoch epoch, const accounting::Monito
   const beacon::Slot last = start + spe_ - 1;
   const std::string state_id = absl::StrCat(last);
 
+  // Attestation rewards are the largest response (about 100 bytes per validator) and the node
+  // computes them from scratch: ask for them first, on another thread, while the rest is read.
+  std::vector<beacon::ValidatorIndex> duty;
+  duty.reserve(result.attestations.size());
+  for (const accounting::AttestationResult& a : result.attestations) duty.push_back(a.validator);
+  std::sort(duty.begin(), duty.end());
+  duty.erase(std::unique(duty.begin(), duty.end()), duty.end());
+  const bool ask_all = !duty.empty() && AskForAll(duty);  // one request for everyone, filtered
+  std::future<absl::StatusOr<std::vector<beacon::AttestationRewards>>> rewards_future;
+  if (!duty.empty()) {
+    rewards_future = std::async(
+        std::launch::async,
+        [this, epoch, &duty, ask_all]() -> absl::StatusOr<std::vector<beacon::AttestationRewards>> {
+          std::vector<beacon::AttestationRewards> parts;
+          const size_t step = ask_all ? duty.size() : options_.chunk;
+          for (size_t begin = 0; begin < duty.size(); begin += step) {
+            const size_t end = std::min(duty.size(), begin + step);
+            std::vector<beacon::ValidatorIndex> chunk;
+            if (!ask_all) chunk.assign(duty.begin() + begin, duty.begin() + end);
+            ASSIGN_OR_RETURN(beacon::AttestationRewards r,
+                             client_->GetAttestationRewards(epoch, chunk));
+            parts.push_back(std::move(r));
+          }
+          return parts;
+        });
+  }
+  // Every return below must not leave the future running with references to locals: wait.
+  struct JoinOnExit {
+    std::future<absl::StatusOr<std::vector<beacon::AttestationRewards>>>* f;
+    ~JoinOnExit() {
+      if (f->valid()) f->wait();
+    }
+  } join_on_exit{&rewards_future};
+
   // Blocks of E: withdrawals and slashings of monitored validators.
   absl::flat_hash_map<beacon::ValidatorIndex, beacon::Gwei> withdrawn;
   std::vector<beacon::ValidatorIndex> accused;
@@ -235,42 +270,31 @@ absl::Status EpochEnricher::Enrich(beacon::Epoch epoch, const accounting::Monito
   }
 
   // Attestation rewards of the validators that had a duty, against the ideal for their
-  // effective balance.
+  // effective balance (the rows were fetched concurrently, above).
   if (!result.attestations.empty()) {
-    std::vector<beacon::ValidatorIndex> duty;
-    duty.reserve(result.attestations.size());
-    for (const accounting::AttestationResult& a : result.attestations) duty.push_back(a.validator);
-    std::sort(duty.begin(), duty.end());
-    duty.erase(std::unique(duty.begin(), duty.end()), duty.end());
-    bool served = true;
-    out->attestation_rewards.reserve(duty.size());
-    const bool all = AskForAll(duty);  // then one request for everyone, filtered below
-    const size_t step = all ? duty.size() : options_.chunk;
-    for (size_t begin = 0; begin < duty.size() && served; begin += step) {
-      const size_t end = std::min(duty.size(), begin + step);
-      std::vector<beacon::ValidatorIndex> chunk;
-      if (!all) chunk.assign(duty.begin() + begin, duty.begin() + end);
-      absl::StatusOr<beacon::AttestationRewards> rewards =
-          client_->GetAttestationRewards(epoch, chunk);
-      if (!rewards.ok()) {
-        if (!NotServed(rewards.status())) return rewards.status();
-        served = false;
-        out->attestation_rewards.clear();
-        out->missing.push_back("attestation_rewards");
-        break;
-      }
-      absl::flat_hash_map<beacon::Gwei, const beacon::IdealAttestationReward*> ideal;
-      for (const beacon::IdealAttestationReward& row : rewards->ideal_rewards) {
-        ideal[row.effective_balance] = &row;
-      }
-      for (const beacon::TotalAttestationReward& row : rewards->total_rewards) {
-        const int32_t group = monitored.GroupOf(row.validator_index);
-        if (group == accounting::MonitoredSet::kNotMonitored) continue;
-        if (all && !std::binary_search(duty.begin(), duty.end(), row.validator_index)) continue;
-        auto it = ideal.find(StateOf(row.validator_index).effective_balance);
-        if (it == ideal.end()) continue;  // effective balance unknown: no ideal to compare
-        out->attestation_rewards.push_back(
-            {row.validator_index, group, accounting::AttestationRewardFromRows(row, *it->second)});
+    absl::StatusOr<std::vector<beacon::AttestationRewards>> fetched = rewards_future.get();
+    if (!fetched.ok()) {
+      if (!NotServed(fetched.status())) return fetched.status();
+      out->missing.push_back("attestation_rewards");
+    } else {
+      out->attestation_rewards.reserve(duty.size());
+      for (const beacon::AttestationRewards& rewards : *fetched) {
+        absl::flat_hash_map<beacon::Gwei, const beacon::IdealAttestationReward*> ideal;
+        for (const beacon::IdealAttestationReward& row : rewards.ideal_rewards) {
+          ideal[row.effective_balance] = &row;
+        }
+        for (const beacon::TotalAttestationReward& row : rewards.total_rewards) {
+          const int32_t group = monitored.GroupOf(row.validator_index);
+          if (group == accounting::MonitoredSet::kNotMonitored) continue;
+          if (ask_all && !std::binary_search(duty.begin(), duty.end(), row.validator_index)) {
+            continue;
+          }
+          auto it = ideal.find(StateOf(row.validator_index).effective_balance);
+          if (it == ideal.end()) continue;  // effective balance unknown: no ideal to compare
+          out->attestation_rewards.push_back(
+              {row.validator_index, group,
+               accounting::AttestationRewardFromRows(row, *it->second)});
+        }
       }
     }
   }

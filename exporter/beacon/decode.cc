@@ -8,6 +8,9 @@
 #include "beacon/decode.h"
 
 #include <simdjson.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -1508,11 +1511,8 @@ SW_DEFINE_DECODER(DecodeBlockAttestations, std::vector<Attestation>, "block_atte
                   ReadBlockAttestations)
 SW_DEFINE_DECODER(DecodeCommittees, std::vector<Committee>, "committees", ReadCommittees)
 SW_DEFINE_DECODER(DecodeProposerDuties, ProposerDuties, "proposer_duties", ReadProposerDuties)
-SW_DEFINE_DECODER(DecodeValidators, std::vector<ValidatorInfo>, "validators", ReadValidators)
 SW_DEFINE_DECODER(DecodeLiveness, std::vector<ValidatorLiveness>, "liveness", ReadLiveness)
 SW_DEFINE_DECODER(DecodeSyncCommittee, SyncCommittee, "sync_committee", ReadSyncCommittee)
-SW_DEFINE_DECODER(DecodeAttestationRewards, AttestationRewards, "attestation_rewards",
-                  ReadAttestationRewards)
 SW_DEFINE_DECODER(DecodeBlockRewards, BlockRewards, "block_rewards", ReadBlockRewards)
 SW_DEFINE_DECODER(DecodeSyncCommitteeRewards, std::vector<SyncCommitteeReward>,
                   "sync_committee_rewards", ReadSyncCommitteeRewards)
@@ -1521,28 +1521,31 @@ SW_DEFINE_DECODER(DecodeSyncCommitteeRewards, std::vector<SyncCommitteeReward>,
 
 namespace {
 
-// A row of the balances response is at least {"index":"0","balance":"0"} plus a separator (33
-// bytes) and typically ~44 (7-digit index, 11-digit balance); reserving for 40-byte rows
-// avoids regrowing the vector for a full mainnet response without over-allocating much.
-size_t ExpectedBalanceRows(std::string_view body) { return body.size() / 40; }
-
-// The fast path for validator_balances, which skips simdjson altogether: a 50 MB body needs
-// ~45 MB of simdjson structural indexes, and faulting those pages in costs more than the parse
-// (measured in bench/decode_bench.cc). It accepts only a strict subset of JSON -- the shape
-// servers send:
+// ---------------------------------------------------------------------------------------------
+// Strict fast paths for the large responses.
+//
+// A full validators, validator_balances or attestation rewards response is tens of megabytes,
+// and simdjson's on-demand API (compiled here for its fallback kernel) reads ~70 MB/s. For each
+// of them a hand-written scanner accepts a strict subset of JSON -- the shape servers send --
+// and decodes it straight from the body: no simdjson buffers, no padding, only reads inside
+// [begin, end). Anything else (other keys or key order, escapes, an out-of-range number,
+// truncation, any error) makes it give up and the simdjson decoder runs instead: it accepts
+// every valid variant and writes the error messages. Every body a scanner accepts is valid JSON
+// that the simdjson decoder decodes to the same value, so the fast path changes speed, never
+// results. Only printable ASCII is accepted inside strings, so UTF-8 needs no check.
+//
+// The envelope all three share:
 //   ws { ws member (ws , ws member)* ws } ws          members: "data" exactly once, optionally
-//   "execution_optimistic" / "finalized" with true|false; rows: { "index" : "<digits>" ,
-//   "balance" : "<digits>" } in that order, 1-20 digits within uint64; JSON whitespace
-// anywhere between tokens. Only ASCII is accepted, so UTF-8 needs no check. Anything else
-// (other keys, other key order, escapes, a number out of range, truncation) makes it give up,
-// and the simdjson decoder runs instead: it accepts every valid variant and writes the error
-// messages. So the fast path changes speed, never results. It reads only [begin, end).
-class BalancesScanner {
- public:
-  explicit BalancesScanner(std::string_view body)
+//   "execution_optimistic" / "finalized" with true|false (any number of times),
+// with JSON whitespace anywhere between tokens.
+class StrictScanner {
+ protected:
+  explicit StrictScanner(std::string_view body)
       : p_(body.data()), end_(body.data() + body.size()) {}
 
-  bool Scan(std::vector<ValidatorBalance>* out) {
+  // The envelope above; `data()` reads the value of "data", called with p_ just past its ':'.
+  template <typename Fn>
+  bool Envelope(Fn&& data) {
     Ws();
     if (!Char('{')) return false;
     bool has_data = false;
@@ -1552,7 +1555,7 @@ class BalancesScanner {
         if (has_data) return false;
         has_data = true;
         Ws();
-        if (!Char(':') || !Rows(out)) return false;
+        if (!Char(':') || !data()) return false;
       } else if (Lit("\"execution_optimistic\"") || Lit("\"finalized\"")) {
         Ws();
         if (!Char(':')) return false;
@@ -1569,7 +1572,25 @@ class BalancesScanner {
     return has_data && p_ == end_;
   }
 
- private:
+  // Calls row() for each element of an array (ws [ ws ] or ws [ ws row (ws , ws row)* ws ]);
+  // row() starts at the element's first byte.
+  template <typename Fn>
+  bool Array(Fn&& row) {
+    Ws();
+    if (!Char('[')) return false;
+    Ws();
+    if (Char(']')) return true;
+    for (;;) {
+      Ws();
+      if (!row()) return false;
+      Ws();
+      if (Char(']')) return true;
+      if (!Char(',')) return false;
+    }
+  }
+
+  // --- Bounds-checked pieces.
+  size_t Left() const { return static_cast<size_t>(end_ - p_); }
   void Ws() {
     while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
   }
@@ -1579,68 +1600,478 @@ class BalancesScanner {
     return true;
   }
   bool Lit(std::string_view s) {
-    if (static_cast<size_t>(end_ - p_) < s.size() || std::memcmp(p_, s.data(), s.size()) != 0) {
-      return false;
-    }
+    if (Left() < s.size() || std::memcmp(p_, s.data(), s.size()) != 0) return false;
     p_ += s.size();
     return true;
   }
-  bool QuotedU64(uint64_t* out) {
-    if (!Char('"')) return false;
+  // ws? "key" ws? : ws?  (`quoted_key` includes the quotes).
+  bool Key(std::string_view quoted_key) {
+    Ws();
+    if (!Lit(quoted_key)) return false;
+    Ws();
+    if (!Char(':')) return false;
+    Ws();
+    return true;
+  }
+  // ws? , (between two fields of an object).
+  bool Comma() {
+    Ws();
+    return Char(',');
+  }
+  // The digits of a quoted number, after its opening quote: 1 to 20 of them, then the closing
+  // quote (the slow path's ReadU64 rules). Returns the magnitude; false on overflow.
+  bool QuotedDigits(uint64_t* out) {
     const char* digits = p_;
     while (p_ < end_ && IsDigit(*p_)) ++p_;
     const size_t n = static_cast<size_t>(p_ - digits);
     if (n == 0 || n > 20 || !DigitsToU64(digits, n, out)) return false;
     return Char('"');
   }
-  bool Rows(std::vector<ValidatorBalance>* out) {
-    Ws();
-    if (!Char('[')) return false;
-    Ws();
-    if (Char(']')) return true;
-    for (;;) {
-      ValidatorBalance row;
-      Ws();
-      if (!Char('{')) return false;
-      Ws();
-      if (!Lit("\"index\"")) return false;
-      Ws();
-      if (!Char(':')) return false;
-      Ws();
-      if (!QuotedU64(&row.index)) return false;
-      Ws();
-      if (!Char(',')) return false;
-      Ws();
-      if (!Lit("\"balance\"")) return false;
-      Ws();
-      if (!Char(':')) return false;
-      Ws();
-      if (!QuotedU64(&row.balance)) return false;
-      Ws();
-      if (!Char('}')) return false;
-      out->push_back(row);
-      Ws();
-      if (Char(']')) return true;
-      if (!Char(',')) return false;
+  bool QuotedU64(uint64_t* out) { return Char('"') && QuotedDigits(out); }
+
+  // --- Unchecked pieces, for the compact rows: each caller makes sure that enough input is left.
+
+  // The digits at `s` up to a closing quote: 1 to 20 digits within uint64. Returns the number
+  // of bytes consumed (digits and quote), or 0. REQUIRES: 29 readable bytes at `s`.
+  static size_t ScanDigits(const char* s, uint64_t* out) {
+    if constexpr (std::endian::native == std::endian::little) {
+      uint64_t chunk;
+      std::memcpy(&chunk, s, sizeof(chunk));
+      const uint64_t x = chunk ^ 0x3030303030303030u;
+      const uint64_t non_digit = ((x + 0x7676767676767676u) | x) & 0x8080808080808080u;
+      if (non_digit != 0) {  // as in ParseQuotedU64
+        const int n = std::countr_zero(non_digit) / 8;
+        if (n == 0 || s[n] != '"') return 0;
+        uint64_t v = x << (8 * (8 - n));
+        v = (v * 10) + (v >> 8);
+        v = (((v & 0x000000FF000000FFu) * (100 + (1000000ull << 32))) +
+             (((v >> 16) & 0x000000FF000000FFu) * (1 + (10000ull << 32)))) >>
+            32;
+        *out = static_cast<uint32_t>(v);
+        return static_cast<size_t>(n) + 1;
+      }
     }
+    size_t n = 0;
+    while (n <= 20 && IsDigit(s[n])) ++n;
+    if (n == 0 || n > 20 || s[n] != '"' || !DigitsToU64(s, n, out)) return 0;
+    return n + 1;
+  }
+  // Matches the literal `lit` (without its terminating NUL) at `*s` and moves past it.
+  template <size_t N>
+  static bool Match(const char** s, const char (&lit)[N]) {
+    if (std::memcmp(*s, lit, N - 1) != 0) return false;
+    *s += N - 1;
+    return true;
+  }
+  static bool U64(const char** s, uint64_t* v) {
+    const size_t n = ScanDigits(*s, v);
+    *s += n;
+    return n != 0;
   }
 
   const char* p_;
   const char* const end_;
 };
 
+// A row of the balances response is at least {"index":"0","balance":"0"} plus a separator (33
+// bytes) and typically ~44 (7-digit index, 11-digit balance); reserving for 40-byte rows
+// avoids regrowing the vector for a full mainnet response without over-allocating much.
+size_t ExpectedBalanceRows(std::string_view body) { return body.size() / 40; }
+
+// validator_balances: rows { "index" : "<digits>" , "balance" : "<digits>" } in that order,
+// 1-20 digits within uint64, in the envelope above. A 50 MB body would need ~45 MB of simdjson
+// structural indexes, and faulting those pages in costs more than the parse (measured in
+// bench/decode_bench.cc).
+class BalancesScanner : public StrictScanner {
+ public:
+  explicit BalancesScanner(std::string_view body) : StrictScanner(body) {}
+
+  bool Scan(std::vector<ValidatorBalance>* out) {
+    return Envelope([&] {
+      return Array([&] {
+        ValidatorBalance row;
+        if (!Char('{') || !Key("\"index\"") || !QuotedU64(&row.index) || !Comma() ||
+            !Key("\"balance\"") || !QuotedU64(&row.balance)) {
+          return false;
+        }
+        Ws();
+        if (!Char('}')) return false;
+        out->push_back(row);
+        return true;
+      });
+    });
+  }
+};
+
+// Asks the kernel to back the whole 2 MB pages inside [data, data + bytes) with transparent
+// huge pages (best effort; a no-op where unsupported). Writing a fresh 44 MB row vector page by
+// page costs ~11 k page faults, which took more time than the scan (measured in
+// bench/decode_bench.cc: ~60% of the rewards fast path without this). When malloc hands out
+// fresh pages (GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 forces that in the bench) it
+// also takes the 1.1 M-row balances decode from ~95 to ~42 ms and the 100 k-row validators
+// decode from ~88 to ~30 ms; with pages malloc recycled from an earlier call it changes
+// nothing measurable.
+void AdviseHugePages(const void* data, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHugePage - 1);
+  if (end > begin) {
+    (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // advice only
+  }
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
+// Reserves `rows` rows and advises huge pages for them.
+template <typename Row>
+void ReserveRows(std::vector<Row>* v, size_t rows) {
+  v->reserve(rows);
+  AdviseHugePages(v->data(), v->capacity() * sizeof(Row));
+}
+
 // Size checks, then the fast path, then (if it gave up) `slow`.
 template <typename Slow>
 absl::StatusOr<std::vector<ValidatorBalance>> DecodeBalances(std::string_view body, Slow&& slow) {
   RETURN_IF_ERROR(CheckBodySize("validator_balances", body));
   std::vector<ValidatorBalance> out;
-  out.reserve(ExpectedBalanceRows(body));
+  ReserveRows(&out, ExpectedBalanceRows(body));
   if (BalancesScanner(body).Scan(&out)) return out;
   out = {};  // free the reservation before the slow path makes its own
   return slow();
 }
 
+// Attestation rewards: a full response is ~1.1 M total_rewards rows (~106 MB on mainnet).
+// In the envelope above:
+//   data: { "ideal_rewards" : [ideal rows] , "total_rewards" : [total rows] } (either order,
+//   each exactly once);
+//   ideal row: { "effective_balance" : U , "head" : I , "target" : I , "source" : I ,
+//   ["inclusion_delay" : I ,] "inactivity" : I } in that order (total rows: "validator_index"
+//   in place of "effective_balance"),
+// where U is "<1-20 digits>" within uint64 and I is "[-]<1-20 digits>" within int64 (the
+// slow path's ReadU64 / ReadI64 rules; inclusion_delay, ignored by the slow path, is only
+// accepted in that form here). Rows are read by an unchecked straight-line matcher for the
+// compact form (no whitespace) while at least kCompactRowSlack bytes remain, else (or on any
+// mismatch) by a bounds-checked one for the grammar above.
+//
+// What differs between the two row types: the unsigned first field.
+template <typename Row>
+struct RewardRow;
+template <>
+struct RewardRow<IdealAttestationReward> {
+  static constexpr std::string_view kKey = "\"effective_balance\"";
+  static constexpr char kCompactOpening[] = "{\"effective_balance\":\"";
+  static uint64_t* First(IdealAttestationReward* r) { return &r->effective_balance; }
+};
+template <>
+struct RewardRow<TotalAttestationReward> {
+  static constexpr std::string_view kKey = "\"validator_index\"";
+  static constexpr char kCompactOpening[] = "{\"validator_index\":\"";
+  static uint64_t* First(TotalAttestationReward* r) { return &r->validator_index; }
+};
+
+class AttestationRewardsScanner : public StrictScanner {
+ public:
+  explicit AttestationRewardsScanner(std::string_view body) : StrictScanner(body) {}
+
+  bool Scan(AttestationRewards* out) {
+    return Envelope([&] { return Data(out); });
+  }
+
+ private:
+  bool QuotedI64(int64_t* out) {
+    if (!Char('"')) return false;
+    const bool negative = Char('-');
+    uint64_t magnitude;
+    if (!QuotedDigits(&magnitude) || magnitude > uint64_t{INT64_MAX} + (negative ? 1 : 0)) {
+      return false;
+    }
+    *out = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+    return true;
+  }
+
+  bool Data(AttestationRewards* out) {
+    Ws();
+    if (!Char('{')) return false;
+    bool has_ideal = false, has_total = false;
+    for (;;) {
+      Ws();
+      if (Lit("\"ideal_rewards\"")) {
+        if (has_ideal) return false;
+        has_ideal = true;
+        Ws();
+        if (!Char(':') || !Rows(&out->ideal_rewards)) return false;
+      } else if (Lit("\"total_rewards\"")) {
+        if (has_total) return false;
+        has_total = true;
+        Ws();
+        if (!Char(':') || !Rows(&out->total_rewards)) return false;
+      } else {
+        return false;
+      }
+      Ws();
+      if (Char('}')) break;
+      if (!Char(',')) return false;
+    }
+    return has_ideal && has_total;
+  }
+
+  // Both row types. Each row is first tried in its compact form (no whitespace) by CompactRow,
+  // then, if that fails, by GeneralRow.
+  template <typename Row>
+  bool Rows(std::vector<Row>* out) {
+    return Array([&] {
+      Row row;
+      if (!CompactRow(&row) && !GeneralRow(&row)) return false;
+      out->push_back(row);
+      return true;
+    });
+  }
+
+  // CompactRow reads at most 89 bytes of punctuation and keys (the ideal row with
+  // inclusion_delay) and six values of at most 22 bytes ('-', 20 digits, quote), plus at most
+  // 22 bytes of lookahead past the last place it stops: well under this many, so with this much
+  // input left it needs no bounds checks.
+  static constexpr size_t kCompactRowSlack = 256;
+
+  // As ScanDigits for a signed value with an optional '-'.
+  static size_t ScanSigned(const char* s, int64_t* out) {
+    const bool negative = *s == '-';
+    uint64_t magnitude;
+    const size_t n = ScanDigits(s + (negative ? 1 : 0), &magnitude);
+    if (n == 0 || magnitude > uint64_t{INT64_MAX} + (negative ? 1 : 0)) return 0;
+    *out = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+    return n + (negative ? 1 : 0);
+  }
+  static bool I64(const char** s, int64_t* v) {
+    const size_t n = ScanSigned(*s, v);
+    *s += n;
+    return n != 0;
+  }
+
+  // The row exactly as servers print it, with no whitespace; p_ moves only on success.
+  template <typename Row>
+  bool CompactRow(Row* row) {
+    if (Left() < kCompactRowSlack) return false;
+    const char* s = p_;
+    int64_t ignored;
+    if (!Match(&s, RewardRow<Row>::kCompactOpening) || !U64(&s, RewardRow<Row>::First(row)) ||
+        !Match(&s, ",\"head\":\"") || !I64(&s, &row->head) || !Match(&s, ",\"target\":\"") ||
+        !I64(&s, &row->target) || !Match(&s, ",\"source\":\"") || !I64(&s, &row->source) ||
+        (Match(&s, ",\"inclusion_delay\":\"") && !I64(&s, &ignored)) ||
+        !Match(&s, ",\"inactivity\":\"") || !I64(&s, &row->inactivity) || !Match(&s, "}")) {
+      return false;
+    }
+    p_ = s;
+    return true;
+  }
+
+  // Any row of the accepted shape, whitespace included; bounds-checked.
+  template <typename Row>
+  bool GeneralRow(Row* row) {
+    if (!Char('{')) return false;
+    if (!Key(RewardRow<Row>::kKey) || !QuotedU64(RewardRow<Row>::First(row))) return false;
+    if (!Comma() || !Key("\"head\"") || !QuotedI64(&row->head)) return false;
+    if (!Comma() || !Key("\"target\"") || !QuotedI64(&row->target)) return false;
+    if (!Comma() || !Key("\"source\"") || !QuotedI64(&row->source)) return false;
+    if (!Comma()) return false;
+    Ws();
+    if (Lit("\"inclusion_delay\"")) {
+      int64_t ignored;
+      Ws();
+      if (!Char(':')) return false;
+      Ws();
+      if (!QuotedI64(&ignored) || !Comma()) return false;
+    }
+    if (!Key("\"inactivity\"") || !QuotedI64(&row->inactivity)) return false;
+    Ws();
+    return Char('}');
+  }
+};
+
+// The smallest total_rewards row, {"validator_index":"0","head":"0","target":"0","source":"0",
+// "inactivity":"0"}, and its separator take 79 bytes, so this many rows never regrow the
+// vector (the reservation is virtual memory; only the pages written are touched).
+size_t MaxTotalRewardRows(std::string_view body) { return body.size() / 79 + 1; }
+
+template <typename Slow>
+absl::StatusOr<AttestationRewards> DecodeRewards(std::string_view body, Slow&& slow) {
+  RETURN_IF_ERROR(CheckBodySize("attestation_rewards", body));
+  AttestationRewards out;
+  ReserveRows(&out.total_rewards, MaxTotalRewardRows(body));
+  if (AttestationRewardsScanner(body).Scan(&out)) return out;
+  out = {};  // free the reservation before the slow path makes its own
+  return slow();
+}
+
+// Validators: a 100 k-validator slice is ~44 MB. In the envelope above, rows
+//   { "index" : U , "balance" : U , "status" : S , "validator" : { "pubkey" : H48 ,
+//   "withdrawal_credentials" : H32 , "effective_balance" : U , "slashed" : true|false ,
+//   "activation_eligibility_epoch" : U , "activation_epoch" : U , "exit_epoch" : U ,
+//   "withdrawable_epoch" : U } }
+// in that order, where U is as for rewards, S is a string of printable ASCII without '"' or
+// '\' (no escapes; the slow path keeps any string as served) and Hn is "0x" and exactly 2n hex
+// digits of either case (ParseHexInto's rules). Compact rows (no whitespace, a status of at
+// most kMaxCompactStatus chars) are read unchecked while kCompactRowSlack bytes remain.
+class ValidatorsScanner : public StrictScanner {
+ public:
+  explicit ValidatorsScanner(std::string_view body) : StrictScanner(body) {}
+
+  bool Scan(std::vector<ValidatorInfo>* out) {
+    return Envelope([&] {
+      return Array([&] {
+        ValidatorInfo& row = out->emplace_back();
+        return CompactRow(&row) || GeneralRow(&row);
+      });
+    });
+  }
+
+ private:
+  static bool IsStatusChar(char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; }
+
+  // The compact matcher reads ~390 bytes of keys and punctuation, 160 hex digits, seven numbers
+  // of at most 21 bytes with 29 bytes of lookahead each, and a status of at most
+  // kMaxCompactStatus + 1 bytes: well under kCompactRowSlack.
+  static constexpr size_t kMaxCompactStatus = 64;
+  static constexpr size_t kCompactRowSlack = 1024;
+
+  // 2 * N hex digits at `*s` into `out`, moving past them.
+  template <size_t N>
+  static bool Hex(const char** s, std::array<uint8_t, N>* out) {
+    if (!DecodeHexDigits(*s, N, out->data())) return false;
+    *s += 2 * N;
+    return true;
+  }
+  // A status after its opening quote, through its closing quote.
+  static bool Status(const char** s, std::string* out) {
+    const char* begin = *s;
+    size_t n = 0;
+    while (n <= kMaxCompactStatus && IsStatusChar(begin[n])) ++n;
+    if (n > kMaxCompactStatus || begin[n] != '"') return false;
+    out->assign(begin, n);
+    *s += n + 1;
+    return true;
+  }
+  static bool Bool(const char** s, bool* out) {
+    if (Match(s, "false")) {
+      *out = false;
+      return true;
+    }
+    if (Match(s, "true")) {
+      *out = true;
+      return true;
+    }
+    return false;
+  }
+
+  // The row exactly as servers print it, with no whitespace; p_ moves only on success.
+  bool CompactRow(ValidatorInfo* row) {
+    if (Left() < kCompactRowSlack) return false;
+    const char* s = p_;
+    if (!Match(&s, "{\"index\":\"") || !U64(&s, &row->index) || !Match(&s, ",\"balance\":\"") ||
+        !U64(&s, &row->balance) || !Match(&s, ",\"status\":\"") || !Status(&s, &row->status) ||
+        !Match(&s, ",\"validator\":{\"pubkey\":\"0x") || !Hex(&s, &row->pubkey) ||
+        !Match(&s, "\",\"withdrawal_credentials\":\"0x") ||
+        !Hex(&s, &row->withdrawal_credentials) || !Match(&s, "\",\"effective_balance\":\"") ||
+        !U64(&s, &row->effective_balance) || !Match(&s, ",\"slashed\":") ||
+        !Bool(&s, &row->slashed) || !Match(&s, ",\"activation_eligibility_epoch\":\"") ||
+        !U64(&s, &row->activation_eligibility_epoch) || !Match(&s, ",\"activation_epoch\":\"") ||
+        !U64(&s, &row->activation_epoch) || !Match(&s, ",\"exit_epoch\":\"") ||
+        !U64(&s, &row->exit_epoch) || !Match(&s, ",\"withdrawable_epoch\":\"") ||
+        !U64(&s, &row->withdrawable_epoch) || !Match(&s, "}}")) {
+      return false;
+    }
+    p_ = s;
+    return true;
+  }
+
+  // Bounds-checked forms of the pieces above, for GeneralRow.
+  bool QuotedStatus(std::string* out) {
+    if (!Char('"')) return false;
+    const char* begin = p_;
+    while (p_ < end_ && IsStatusChar(*p_)) ++p_;
+    out->assign(begin, static_cast<size_t>(p_ - begin));
+    return Char('"');
+  }
+  template <size_t N>
+  bool QuotedHex(std::array<uint8_t, N>* out) {
+    if (!Lit("\"0x") || Left() < 2 * N || !DecodeHexDigits(p_, N, out->data())) return false;
+    p_ += 2 * N;
+    return Char('"');
+  }
+  bool QuotedBool(bool* out) {
+    if (Lit("false")) {
+      *out = false;
+      return true;
+    }
+    if (Lit("true")) {
+      *out = true;
+      return true;
+    }
+    return false;
+  }
+
+  // Any row of the accepted shape, whitespace included.
+  bool GeneralRow(ValidatorInfo* row) {
+    return Char('{') && Key("\"index\"") && QuotedU64(&row->index) && Comma() &&
+           Key("\"balance\"") && QuotedU64(&row->balance) && Comma() && Key("\"status\"") &&
+           QuotedStatus(&row->status) && Comma() && Key("\"validator\"") && Char('{') &&
+           Key("\"pubkey\"") && QuotedHex(&row->pubkey) && Comma() &&
+           Key("\"withdrawal_credentials\"") && QuotedHex(&row->withdrawal_credentials) &&
+           Comma() && Key("\"effective_balance\"") && QuotedU64(&row->effective_balance) &&
+           Comma() && Key("\"slashed\"") && QuotedBool(&row->slashed) && Comma() &&
+           Key("\"activation_eligibility_epoch\"") &&
+           QuotedU64(&row->activation_eligibility_epoch) && Comma() &&
+           Key("\"activation_epoch\"") && QuotedU64(&row->activation_epoch) && Comma() &&
+           Key("\"exit_epoch\"") && QuotedU64(&row->exit_epoch) && Comma() &&
+           Key("\"withdrawable_epoch\"") && QuotedU64(&row->withdrawable_epoch) && Closing() &&
+           Closing();
+  }
+  bool Closing() {
+    Ws();
+    return Char('}');
+  }
+};
+
+// The smallest validators row (one-digit numbers, an empty status, "slashed":true) and its
+// separator take 397 bytes, so this many rows never regrow the vector.
+size_t MaxValidatorRows(std::string_view body) { return body.size() / 397 + 1; }
+
+template <typename Slow>
+absl::StatusOr<std::vector<ValidatorInfo>> DecodeValidatorRows(std::string_view body, Slow&& slow) {
+  RETURN_IF_ERROR(CheckBodySize("validators", body));
+  std::vector<ValidatorInfo> out;
+  ReserveRows(&out, MaxValidatorRows(body));
+  if (ValidatorsScanner(body).Scan(&out)) return out;
+  out = {};  // free the reservation before the slow path makes its own
+  return slow();
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<ValidatorInfo>> DecodeValidators(std::string_view body) {
+  return DecodeValidatorRows(body, [&] {
+    return DecodeCopy<std::vector<ValidatorInfo>>("validators", body, ReadValidators);
+  });
+}
+absl::StatusOr<std::vector<ValidatorInfo>> DecodeValidators(PaddedBody body) {
+  return DecodeValidatorRows(body.body(), [&] {
+    return DecodePadded<std::vector<ValidatorInfo>>("validators", body, ReadValidators);
+  });
+}
+
+absl::StatusOr<AttestationRewards> DecodeAttestationRewards(std::string_view body) {
+  return DecodeRewards(body, [&] {
+    return DecodeCopy<AttestationRewards>("attestation_rewards", body, ReadAttestationRewards);
+  });
+}
+absl::StatusOr<AttestationRewards> DecodeAttestationRewards(PaddedBody body) {
+  return DecodeRewards(body.body(), [&] {
+    return DecodePadded<AttestationRewards>("attestation_rewards", body, ReadAttestationRewards);
+  });
+}
 
 absl::StatusOr<std::vector<ValidatorBalance>> DecodeValidatorBalances(std::string_view body) {
   return DecodeBalances(body, [&] {

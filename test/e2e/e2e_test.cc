@@ -154,8 +154,11 @@ class Stack : public ::testing::Test {
 
   // Every counter in `m` must equal the simulator's ground truth summed over epochs
   // [first_epoch, last_epoch].
+  // With `rare_faults`, also require that the rarer faults (orphans, wrong fee recipients,
+  // exits, withdrawals, missed sync signatures) occurred in the range, so the comparison covers
+  // them; only the longest run asserts it, shorter ranges may by chance have none.
   void CheckAgainstGroundTruth(std::map<std::string, double>& m, uint64_t first_epoch,
-                               uint64_t last_epoch) {
+                               uint64_t last_epoch, bool rare_faults = false) {
     // Ground truth from the simulator model built with the child's options.
     auto options = sim::ParseSimFlags(sim_args_);
     ASSERT_TRUE(options.ok()) << options.status();
@@ -278,11 +281,13 @@ class Stack : public ::testing::Test {
     EXPECT_GT(empty, 0u);
     EXPECT_GT(wrong_head, 0u);
     EXPECT_GT(missed["solo"] + missed["pool"], 0);
-    EXPECT_GT(inactive, 0u);
-    EXPECT_GT(orphans, 0u);
-    EXPECT_GT(wrong_fee["solo"], 0);
-    EXPECT_GT(withdrawals["solo"] + withdrawals["pool"], 0);
-    EXPECT_GT(sync_missed["solo"] + sync_missed["pool"], 0);
+    if (rare_faults) {  // a few per epoch: only asserted over the long run
+      EXPECT_GT(inactive, 0u);
+      EXPECT_GT(orphans, 0u);
+      EXPECT_GT(wrong_fee["solo"], 0);
+      EXPECT_GT(withdrawals["solo"] + withdrawals["pool"], 0);
+      EXPECT_GT(sync_missed["solo"] + sync_missed["pool"], 0);
+    }
 
     const std::map<std::string, std::string> labels = {
         {"solo", "group=\"solo\",client=\"\",operator=\"me\""},
@@ -385,14 +390,14 @@ struct Expected {
 };
 
 TEST_F(Stack, MetricsEqualSimulatorGroundTruth) {
-  std::map<std::string, double> m = ProcessEpochsThenFreeze(4);
+  std::map<std::string, double> m = ProcessEpochsThenFreeze(6);
   const double processed = m["stakewatch_epochs_processed_total"];
   const double last = m["stakewatch_last_processed_epoch"];
-  ASSERT_GE(processed, 4) << sw_->Stderr();
+  ASSERT_GE(processed, 6) << sw_->Stderr();
   const uint64_t first_epoch = static_cast<uint64_t>(last - processed + 1);
   const uint64_t last_epoch = static_cast<uint64_t>(last);
 
-  CheckAgainstGroundTruth(m, first_epoch, last_epoch);
+  CheckAgainstGroundTruth(m, first_epoch, last_epoch, /*rare_faults=*/true);
 
   // The event stream was followed, reorgs (the simulator orphans ~1 block a second) were noticed
   // and the early signals were published.
