@@ -397,6 +397,18 @@ void Daemon::Tick() {
       }
     }
   }
+  if (!primed_ && latest_countable.has_value() && *next_epoch_ <= *latest_countable) {
+    primed_ = true;  // once; Enrich reads whatever this could not
+    const absl::Time start = options_.clock->Now();
+    if (absl::Status s = enricher_->Prime(*next_epoch_, monitored_list_); !s.ok()) {
+      LogWarn("start-up read of validator records and balances failed; reading them per epoch",
+              {{"err", ToStd(s.message())}});
+    } else {
+      LogInfo("read validator records and balances",
+              {{"validators", absl::StrCat(monitored_list_.size())},
+               {"took", absl::FormatDuration(options_.clock->Now() - start)}});
+    }
+  }
   while (latest_countable.has_value() && *next_epoch_ <= *latest_countable &&
          !stop_.HasBeenNotified()) {
     const absl::Time start = options_.clock->Now();

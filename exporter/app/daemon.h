@@ -113,6 +113,7 @@ class Daemon {
   // Blocks below this slot in the processor's cache were read after they were finalized.
   beacon::Slot final_watermark_ = 0;
   std::optional<beacon::Epoch> provisional_epoch_;
+  bool primed_ = false;  // EpochEnricher::Prime ran (once, before the first counted epoch)
   std::optional<beacon::Epoch> last_liveness_epoch_;
   std::optional<std::pair<beacon::Slot, beacon::Root>> last_head_;
   std::atomic<bool> reorg_pending_{false};  // set by the event stream

@@ -94,6 +94,22 @@ bool EpochEnricher::AskForAll(const std::vector<beacon::ValidatorIndex>& ids) co
   return ids.size() >= options_.ask_all_min && ids.size() * 2 >= ids.back() + 1;
 }
 
+absl::Status EpochEnricher::Prime(beacon::Epoch first_epoch,
+                                  const std::vector<beacon::ValidatorIndex>& monitored_list) {
+  if (first_epoch == 0 || monitored_list.empty()) return absl::OkStatus();
+  const std::string state_id = absl::StrCat(first_epoch * spe_ - 1);
+  RETURN_IF_ERROR(RefreshRecords(state_id, monitored_list));
+  ASSIGN_OR_RETURN(std::vector<beacon::ValidatorBalance> balances,
+                   Balances(state_id, monitored_list));
+  for (const beacon::ValidatorBalance& b : balances) {
+    ValidatorState& st = StateOf(b.index);
+    st.balance = b.balance;
+    st.has_balance = true;
+    st.balance_epoch = first_epoch - 1;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<beacon::ValidatorBalance>> EpochEnricher::Balances(
     std::string_view state_id, const std::vector<beacon::ValidatorIndex>& ids) {
   if (!ids.empty() && AskForAll(ids)) {

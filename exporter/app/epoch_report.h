@@ -163,6 +163,11 @@ class EpochEnricher {
   // report). Unknown indices stay kUnknown.
   absl::Status RefreshRecords(std::string_view state_id,
                               const std::vector<beacon::ValidatorIndex>& ids);
+  // The daemon's one-time start-up read before it counts epoch `first_epoch`: every monitored
+  // validator's full record and balance at the last slot of first_epoch - 1, so that the first
+  // counted epoch costs what any later one does. Optional: what fails here is read by Enrich.
+  absl::Status Prime(beacon::Epoch first_epoch,
+                     const std::vector<beacon::ValidatorIndex>& monitored_list);
 
   // The table (indexed by validator index; entries of unmonitored indices stay default).
   const std::vector<ValidatorState>& states() const { return states_; }
