@@ -79,6 +79,8 @@ absl::Status EpochEnricher::RefreshRecords(std::string_view state_id,
     ASSIGN_OR_RETURN(std::vector<beacon::ValidatorInfo> infos,
                      client_->GetValidators(state_id, ToStrings(ids, begin, end), {}));
     for (const beacon::ValidatorInfo& info : infos) {
+      // Only rows we asked for: a lying node's index 2^60 must not size the table.
+      if (!std::binary_search(ids.begin() + begin, ids.begin() + end, info.index)) continue;
       ValidatorState& st = StateOf(info.index);
       st.effective_balance = info.effective_balance;
       st.status = ParseValidatorStatus(info.status);
@@ -127,7 +129,9 @@ absl::StatusOr<std::vector<beacon::ValidatorBalance>> EpochEnricher::Balances(
     std::vector<beacon::ValidatorIndex> chunk(ids.begin() + begin, ids.begin() + end);
     ASSIGN_OR_RETURN(std::vector<beacon::ValidatorBalance> part,
                      client_->GetValidatorBalances(state_id, chunk));
-    all.insert(all.end(), part.begin(), part.end());
+    for (const beacon::ValidatorBalance& b : part) {
+      if (std::binary_search(chunk.begin(), chunk.end(), b.index)) all.push_back(b);
+    }
   }
   return all;
 }
@@ -251,6 +255,7 @@ absl::Status EpochEnricher::Enrich(beacon::Epoch epoch, const accounting::Monito
       const ValidatorState& st = StateOf(b.index);
       if (!st.has_balance || st.balance_epoch + 1 != epoch) need_previous.push_back(b.index);
     }
+    std::sort(need_previous.begin(), need_previous.end());  // node order; Balances wants sorted
     if (!need_previous.empty()) {
       absl::StatusOr<std::vector<beacon::ValidatorBalance>> previous =
           Balances(absl::StrCat(start - 1), need_previous);

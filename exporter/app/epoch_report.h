@@ -159,8 +159,9 @@ class EpochEnricher {
                       EpochProcessor* processor, const accounting::EpochResult& result,
                       EpochReport* out);
 
-  // Reads full validator records of `ids` at `state_id` into the table (startup, and for the
-  // report). Unknown indices stay kUnknown.
+  // Reads full validator records of `ids` (ascending) at `state_id` into the table (startup,
+  // and for the report). Unknown indices stay kUnknown; rows for indices not asked for are
+  // ignored.
   absl::Status RefreshRecords(std::string_view state_id,
                               const std::vector<beacon::ValidatorIndex>& ids);
   // The daemon's one-time start-up read before it counts epoch `first_epoch`: every monitored
@@ -175,6 +176,7 @@ class EpochEnricher {
  private:
   ValidatorState& StateOf(beacon::ValidatorIndex v);
   bool AskForAll(const std::vector<beacon::ValidatorIndex>& ids) const;
+  // Balances of `ids` (ascending) at `state_id`; rows for indices not asked for are dropped.
   absl::StatusOr<std::vector<beacon::ValidatorBalance>> Balances(
       std::string_view state_id, const std::vector<beacon::ValidatorIndex>& ids);
   absl::StatusOr<const beacon::SyncCommittee*> SyncCommitteeFor(beacon::Epoch epoch);
