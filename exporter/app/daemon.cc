@@ -8,7 +8,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "app/beacon_node_metrics.h"
+#include "app/node_info.h"
 #include "app/progress.h"
+#include "app/signing_path.h"
+#include "app/source_health.h"
 #include "beacon/decode.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -51,6 +54,7 @@ absl::Status Daemon::Init() {
   const config::Config& cfg = options_.config;
   ASSIGN_OR_RETURN(SelfMetrics self, SelfMetrics::Create(&store_, options_.clock->Now()));
   self_metrics_.emplace(std::move(self));
+  ASSIGN_OR_RETURN(source_health_, SourceHealth::Create(&store_, options_.clock));
 
   // Validators: groups in file order; a validator belongs to exactly one group (the config
   // loader rejects overlaps).
@@ -116,6 +120,35 @@ absl::Status Daemon::Init() {
     fo.max_attempts = static_cast<int>(std::max<uint64_t>(1, cfg.beacon.retries));
     ASSIGN_OR_RETURN(client_, beacon::FailoverBeaconClient::FromUrls(specs, fo, options_.clock,
                                                                      node_metrics_.get()));
+    std::vector<NodeInfoPoller::Node> info_nodes;
+    for (size_t i = 0; i < specs.size(); ++i) info_nodes.push_back({names[i], cfg.beacon.nodes[i]});
+    const absl::Duration info_interval = cfg.beacon.health_check_interval > absl::ZeroDuration()
+                                             ? cfg.beacon.health_check_interval
+                                             : absl::Seconds(30);
+    ASSIGN_OR_RETURN(node_info_,
+                     NodeInfoPoller::Create(info_nodes, info_interval, cfg.beacon.timeout, &store_,
+                                            node_metrics_.get(), source_health_.get()));
+  }
+  if (cfg.slashing_db.has_value() || cfg.web3signer.has_value() || !cfg.validator_clients.empty() ||
+      !cfg.scrape_configs.empty()) {
+    if (!cfg.scrape_configs.empty()) scrape_storage_ = std::make_unique<tsdb::MemStorage>();
+    SigningPathOptions so;
+    so.config = &options_.config;
+    so.store = &store_;
+    so.health = source_health_.get();
+    so.scrape_storage = scrape_storage_.get();
+    so.clock = options_.clock;
+    for (const config::ValidatorGroup& g : cfg.validators.groups) so.group_names.push_back(g.name);
+    so.per_validator_metrics = cfg.validators.per_validator_metrics;
+    so.per_validator_limit = cfg.validators.per_validator_limit;
+    ASSIGN_OR_RETURN(signing_path_, SigningPath::Create(std::move(so)));
+    if (cfg.web3signer.has_value() && cfg.web3signer->auto_discover) {
+      for (size_t g = 0; g < cfg.validators.groups.size(); ++g) {
+        if (cfg.validators.groups[g].name == cfg.web3signer->discover_group) {
+          discover_group_ = static_cast<int32_t>(g);
+        }
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -187,6 +220,8 @@ absl::Status Daemon::Start() {
     LogInfo("listening", {{"address", bound_addresses_.back()}});
   }
   if (client_ != nullptr) poll_thread_ = std::thread([this] { PollLoop(); });
+  if (node_info_ != nullptr) node_info_->Start();
+  if (signing_path_ != nullptr) signing_path_->Start();
   return absl::OkStatus();
 }
 
@@ -197,6 +232,8 @@ void Daemon::Stop() {
   Wake();
   if (poll_thread_.joinable()) poll_thread_.join();
   if (event_stream_ != nullptr) event_stream_->Stop();
+  if (node_info_ != nullptr) node_info_->Stop();
+  if (signing_path_ != nullptr) signing_path_->Stop();
   for (auto& s : servers_) s->stop();
   for (auto& t : server_threads_) {
     if (t.joinable()) t.join();
@@ -226,6 +263,7 @@ void Daemon::PollLoop() {
   }
   processor_ = std::make_unique<EpochProcessor>(client_.get(), slots_per_epoch_);
   enricher_ = std::make_unique<EpochEnricher>(client_.get(), spec_, group_fee_recipients_);
+  enricher_->set_keep_pubkeys(signing_path_ != nullptr);
   if (options_.config.beacon.events) StartEventStream();
   const std::string& dir = options_.config.storage.path;
   absl::StatusOr<std::optional<Progress>> progress = LoadProgress(dir);
@@ -348,6 +386,17 @@ void Daemon::Tick() {
   }
   const uint64_t spe = slots_per_epoch_;
   const beacon::Slot head_slot = (*head)->slot;
+  if (signing_path_ != nullptr) {
+    signing_path_->SetChainEpoch(head_slot / spe);
+    if (discover_group_ >= 0) {
+      std::vector<std::string> found = signing_path_->TakeDiscoveredPubkeys();
+      if (!found.empty()) {
+        LogInfo("monitoring keys discovered in Web3Signer", {{"keys", absl::StrCat(found.size())}});
+        for (std::string& k : found) pending_pubkeys_.emplace_back(std::move(k), discover_group_);
+        last_resolve_epoch_ = UINT64_MAX;  // resolve now
+      }
+    }
+  }
   if (!pending_pubkeys_.empty() && head_slot / spe != last_resolve_epoch_) {
     last_resolve_epoch_ = head_slot / spe;  // at most once per epoch
     ResolvePubkeys();
@@ -408,6 +457,7 @@ void Daemon::Tick() {
               {{"validators", absl::StrCat(monitored_list_.size())},
                {"took", absl::FormatDuration(options_.clock->Now() - start)}});
     }
+    UpdateSigningPath(true);
   }
   while (latest_countable.has_value() && *next_epoch_ <= *latest_countable &&
          !stop_.HasBeenNotified()) {
@@ -428,6 +478,8 @@ void Daemon::Tick() {
     LogDebug("epoch processed",
              {{"epoch", absl::StrCat(*next_epoch_)}, {"took", absl::FormatDuration(took)}});
     if (options_.on_epoch) options_.on_epoch(epoch_result_, took);
+    UpdateSigningPath(false);
+    QueueReconciliation(*next_epoch_);
     ++*next_epoch_;
     if (absl::Status saved =
             SaveProgress(options_.config.storage.path, Progress{genesis_time_, *next_epoch_});
@@ -444,6 +496,42 @@ void Daemon::Tick() {
       ProcessProvisional(latest_complete);
     }
   }
+}
+
+void Daemon::UpdateSigningPath(bool force) {
+  if (signing_path_ == nullptr) return;
+  const auto& pubkeys = enricher_->pubkeys();
+  // Statuses change slowly: a full hand-over when keys were added, else once every 8 epochs.
+  const bool periodic = next_epoch_.has_value() && *next_epoch_ % 8 == 0;
+  if (!force && !periodic && pubkeys.size() == signing_keys_known_) return;
+  signing_keys_known_ = pubkeys.size();
+  const std::vector<ValidatorState>& states = enricher_->states();
+  std::vector<MonitoredKey> keys;
+  keys.reserve(pubkeys.size());
+  for (beacon::ValidatorIndex v : monitored_list_) {
+    auto it = pubkeys.find(v);
+    if (it == pubkeys.end()) continue;
+    const ValidatorStatus st = v < states.size() ? states[v].status : ValidatorStatus::kUnknown;
+    keys.push_back(MonitoredKey{v, monitored_.GroupOf(v), beacon::ToHex(it->second),
+                                st == ValidatorStatus::kUnknown || IsActiveStatus(st)});
+  }
+  signing_path_->SetMonitored(std::move(keys));
+}
+
+void Daemon::QueueReconciliation(beacon::Epoch epoch) {
+  if (signing_path_ == nullptr) return;
+  EpochChainFacts facts;
+  facts.epoch = epoch;
+  facts.slots_per_epoch = slots_per_epoch_;
+  facts.duties.reserve(epoch_result_.attestations.size());
+  for (const accounting::AttestationResult& a : epoch_result_.attestations) {
+    facts.duties.push_back(ChainDuty{a.validator, a.group, a.included});
+  }
+  for (const accounting::ProposalResult& p : epoch_result_.proposals) {
+    if (p.outcome == accounting::ProposalOutcome::kMissed) continue;
+    facts.blocks.push_back(ChainBlock{p.validator, p.group, p.slot});
+  }
+  signing_path_->QueueReconciliation(std::move(facts));
 }
 
 void Daemon::CheckReorgByPolling(const beacon::BlockHeader& head) {

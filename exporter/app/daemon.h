@@ -30,6 +30,7 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "exposition/series_store.h"
+#include "tsdb/storage.h"
 
 namespace httplib {
 class Server;
@@ -45,6 +46,9 @@ class RelayClient;
 namespace stakewatch::app {
 
 class BeaconNodeMetrics;
+class NodeInfoPoller;
+class SigningPath;
+class SourceHealth;
 
 struct DaemonOptions {
   config::Config config;
@@ -93,12 +97,24 @@ class Daemon {
   // Looks up pending pubkeys at the head state; found ones join monitored_ (group rollups only:
   // they get no per-validator series), the rest stay pending.
   void ResolvePubkeys();
+  // Hands the monitored validators (index, group, pubkey, active) to the signing path.
+  void UpdateSigningPath(bool force);
+  // The counted epoch's on-chain facts to the key-safety reconciliation.
+  void QueueReconciliation(beacon::Epoch epoch);
   std::string RenderLandingPage() const;
 
   DaemonOptions options_;
   exposition::SeriesStore store_;
   std::optional<SelfMetrics> self_metrics_;
   std::unique_ptr<BeaconNodeMetrics> node_metrics_;
+  std::unique_ptr<SourceHealth> source_health_;
+  std::unique_ptr<NodeInfoPoller> node_info_;
+  // Validator clients, Web3Signer, the slashing-protection database, scrape targets and the
+  // key-safety reconciliation; null when none of them is configured.
+  std::unique_ptr<SigningPath> signing_path_;
+  std::unique_ptr<tsdb::MemStorage> scrape_storage_;  // scrape_configs' samples (for rules)
+  int32_t discover_group_ = -1;                       // web3signer.auto_discover's group id
+  size_t signing_keys_known_ = SIZE_MAX;              // pubkeys handed to signing_path_ last time
   std::unique_ptr<ValidatorMetrics> validator_metrics_;
   std::unique_ptr<beacon::BeaconClient> client_;  // null when no beacon node is configured
   accounting::MonitoredSet monitored_;

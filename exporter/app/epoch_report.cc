@@ -85,6 +85,7 @@ absl::Status EpochEnricher::RefreshRecords(std::string_view state_id,
       st.effective_balance = info.effective_balance;
       st.status = ParseValidatorStatus(info.status);
       st.slashed = info.slashed;
+      if (keep_pubkeys_) pubkeys_.try_emplace(info.index, info.pubkey);
     }
   }
   return absl::OkStatus();

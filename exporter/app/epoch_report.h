@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "accounting/accounting.h"
 #include "accounting/balances.h"
@@ -173,6 +174,14 @@ class EpochEnricher {
   // The table (indexed by validator index; entries of unmonitored indices stay default).
   const std::vector<ValidatorState>& states() const { return states_; }
 
+  // Keep every monitored validator's pubkey as its record is read (for the signing path, which
+  // looks validators up by key). Off by default: 56 bytes per validator.
+  void set_keep_pubkeys(bool keep) { keep_pubkeys_ = keep; }
+  // The pubkeys read so far (empty unless keep_pubkeys). A pubkey never changes for an index.
+  const absl::flat_hash_map<beacon::ValidatorIndex, beacon::Pubkey>& pubkeys() const {
+    return pubkeys_;
+  }
+
  private:
   ValidatorState& StateOf(beacon::ValidatorIndex v);
   bool AskForAll(const std::vector<beacon::ValidatorIndex>& ids) const;
@@ -188,6 +197,8 @@ class EpochEnricher {
   EnricherOptions options_;
   std::vector<ValidatorState> states_;
   size_t refresh_cursor_ = 0;
+  bool keep_pubkeys_ = false;
+  absl::flat_hash_map<beacon::ValidatorIndex, beacon::Pubkey> pubkeys_;
   std::map<uint64_t, beacon::SyncCommittee> sync_committees_;  // by period; at most 2 kept
 };
 

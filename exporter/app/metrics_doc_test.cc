@@ -1,4 +1,5 @@
 // docs/metrics.md must list exactly the metric families stakewatch registers.
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -33,6 +34,13 @@ TEST(MetricsDocTest, DocsListEveryRegisteredFamilyAndNothingElse) {
   group.name = "g";
   group.indices = {1, 2, 3};
   options.config.validators.groups.push_back(group);
+  // Every optional source configured, so that their families are registered too.
+  setenv("SW_METRICS_DOC_TEST_DSN", "host=127.0.0.1 port=1 dbname=none", 1);
+  options.config.slashing_db.emplace();
+  options.config.slashing_db->dsn_env = "SW_METRICS_DOC_TEST_DSN";
+  options.config.web3signer.emplace();
+  options.config.web3signer->url = "http://127.0.0.1:1";
+  options.config.validator_clients.push_back({"vc", "http://127.0.0.1:1/metrics"});
   auto daemon = Daemon::Create(std::move(options));
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   std::vector<std::string> registered = (*daemon)->store().FamilyNames();

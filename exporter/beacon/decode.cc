@@ -1022,6 +1022,33 @@ absl::Status ReadSyncing(od::object& root, const Path& p, SyncStatus* out) {
   });
 }
 
+absl::Status ReadPeerCount(od::object& root, const Path& p, PeerCount* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    static constexpr Keys<4> kKeys = {"connected", "connecting", "disconnected", "disconnecting"};
+    uint64_t* const targets[] = {&out->connected, &out->connecting, &out->disconnected,
+                                 &out->disconnecting};
+    return ReadObject(d, dp, kKeys, Bits({0, 1, 2, 3}),
+                      [&](int k, od::value& f, const Path& fp) -> absl::Status {
+                        return ReadU64(f, fp, targets[k]);
+                      });
+  });
+}
+
+absl::Status ReadNodeVersion(od::object& root, const Path& p, NodeVersion* out) {
+  static constexpr Keys<1> kTop = {"data"};
+  return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
+    static constexpr Keys<1> kKeys = {"version"};
+    return ReadObject(d, dp, kKeys, Bits({0}),
+                      [&](int, od::value& f, const Path& fp) -> absl::Status {
+                        std::string_view v;
+                        RETURN_IF_ERROR(ReadString(f, fp, &v));
+                        out->version = std::string(v.substr(0, 256));
+                        return absl::OkStatus();
+                      });
+  });
+}
+
 absl::Status ReadFinality(od::object& root, const Path& p, FinalityCheckpoints* out) {
   static constexpr Keys<1> kTop = {"data"};
   return ForFields(root, p, kTop, Bits({0}), [&](int, od::value& d, const Path& dp) {
@@ -1502,6 +1529,8 @@ absl::Status ReadSyncCommitteeRewards(od::object& root, const Path& p,
 SW_DEFINE_DECODER(DecodeGenesis, Genesis, "genesis", ReadGenesis)
 SW_DEFINE_DECODER(DecodeSpec, ChainSpec, "spec", ReadSpec)
 SW_DEFINE_DECODER(DecodeSyncing, SyncStatus, "syncing", ReadSyncing)
+SW_DEFINE_DECODER(DecodePeerCount, PeerCount, "peer_count", ReadPeerCount)
+SW_DEFINE_DECODER(DecodeNodeVersion, NodeVersion, "node_version", ReadNodeVersion)
 SW_DEFINE_DECODER(DecodeFinalityCheckpoints, FinalityCheckpoints, "finality_checkpoints",
                   ReadFinality)
 SW_DEFINE_DECODER(DecodeHeader, BlockHeader, "header", ReadHeader)

@@ -88,6 +88,13 @@ absl::StatusOr<SyncStatus> DecodeSyncing(std::string_view body);
 absl::StatusOr<SyncStatus> DecodeSyncing(PaddedBody body);
 
 // GET /eth/v1/beacon/states/{state_id}/finality_checkpoints. All three checkpoints required.
+// GET /eth/v1/node/peer_count (all four counts required, decimal strings).
+absl::StatusOr<PeerCount> DecodePeerCount(std::string_view body);
+absl::StatusOr<PeerCount> DecodePeerCount(PaddedBody body);
+// GET /eth/v1/node/version (at most 256 bytes of version string are kept).
+absl::StatusOr<NodeVersion> DecodeNodeVersion(std::string_view body);
+absl::StatusOr<NodeVersion> DecodeNodeVersion(PaddedBody body);
+
 absl::StatusOr<FinalityCheckpoints> DecodeFinalityCheckpoints(std::string_view body);
 absl::StatusOr<FinalityCheckpoints> DecodeFinalityCheckpoints(PaddedBody body);
 

@@ -242,6 +242,39 @@ TEST(DecodeSyncingTest, OptionalFieldsDefaultToFalse) {
   EXPECT_FALSE(s->el_offline);
 }
 
+TEST(DecodePeerCountTest, SpecShape) {
+  // The example of /eth/v1/node/peer_count in the Beacon API OpenAPI spec.
+  const auto c = DecodePeerCount(
+      R"({"data":{"disconnected":"12","connecting":"34","connected":"56","disconnecting":"5"},)"
+      R"("meta":{"count":1}})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->connected, 56u);
+  EXPECT_EQ(c->connecting, 34u);
+  EXPECT_EQ(c->disconnected, 12u);
+  EXPECT_EQ(c->disconnecting, 5u);
+}
+
+TEST(DecodePeerCountTest, MissingFieldAndWrongTypeAreErrors) {
+  const auto missing = DecodePeerCount(R"({"data":{"connected":"1"}})");
+  EXPECT_FALSE(missing.ok());
+  const auto wrong = DecodePeerCount(
+      R"({"data":{"disconnected":"1","connecting":"1","connected":-3,"disconnecting":"1"}})");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_THAT(std::string(wrong.status().message()), ::testing::HasSubstr("data.connected"));
+}
+
+TEST(DecodeNodeVersionTest, SpecShapeAndTruncation) {
+  const auto v =
+      DecodeNodeVersion(R"json({"data":{"version":"Lighthouse/v0.1.5 (Linux x86_64)"}})json");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->version, "Lighthouse/v0.1.5 (Linux x86_64)");
+  const std::string huge(1000, 'x');
+  const auto h = DecodeNodeVersion(R"({"data":{"version":")" + huge + R"("}})");
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->version.size(), 256u);
+  EXPECT_FALSE(DecodeNodeVersion(R"({"data":{"version":7}})").ok());
+}
+
 TEST(DecodeFinalityCheckpointsTest, SpecShape) {
   const auto f = DecodeFinalityCheckpoints(kFinalityBody);
   ASSERT_TRUE(f.ok()) << f.status();

@@ -58,6 +58,19 @@ struct SyncStatus {
   bool el_offline = false;  // false when the node does not report it
 };
 
+// GET /eth/v1/node/peer_count
+struct PeerCount {
+  uint64_t connected = 0;
+  uint64_t connecting = 0;
+  uint64_t disconnected = 0;
+  uint64_t disconnecting = 0;
+};
+
+// GET /eth/v1/node/version: data.version, e.g. "Lighthouse/v5.3.0-d6ba8c3/x86_64-linux".
+struct NodeVersion {
+  std::string version;
+};
+
 struct Checkpoint {
   Epoch epoch = 0;
   Root root{};

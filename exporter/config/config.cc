@@ -932,6 +932,92 @@ class Parser {
     return absl::OkStatus();
   }
 
+  absl::Status ParseSlashingDb(const Value& v, SlashingDbConfig* db) const {
+    ASSIGN_OR_RETURN(Fields f, Map(v, {"dsn_file", "dsn_env", "poll_interval", "statement_timeout",
+                                       "connect_timeout", "reconcile"}));
+    RETURN_IF_ERROR(SetString(f, "dsn_file", &db->dsn_file));
+    RETURN_IF_ERROR(SetString(f, "dsn_env", &db->dsn_env));
+    if (db->dsn_file.empty() == db->dsn_env.empty()) {
+      return Error(v,
+                   "set exactly one of dsn_file and dsn_env (the connection string is never "
+                   "written in this file)");
+    }
+    if (!db->dsn_env.empty() && !IsValidEnvName(db->dsn_env)) {
+      return Error(*f.Get("dsn_env"), Cat("bad environment variable name ", Quote(db->dsn_env)));
+    }
+    RETURN_IF_ERROR(SetDuration(f, "poll_interval", Zero::kRejected, &db->poll_interval));
+    RETURN_IF_ERROR(SetDuration(f, "statement_timeout", Zero::kRejected, &db->statement_timeout));
+    RETURN_IF_ERROR(SetDuration(f, "connect_timeout", Zero::kRejected, &db->connect_timeout));
+    if (db->connect_timeout < absl::Seconds(1)) {
+      return Error(*f.Get("connect_timeout"), "must be at least 1s (libpq counts whole seconds)");
+    }
+    RETURN_IF_ERROR(SetBool(f, "reconcile", &db->reconcile));
+    return absl::OkStatus();
+  }
+
+  static bool IsValidEnvName(std::string_view name) {
+    if (name.empty() || absl::ascii_isdigit(static_cast<unsigned char>(name[0]))) return false;
+    return std::all_of(name.begin(), name.end(), [](char ch) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+    });
+  }
+
+  absl::Status SetUrl(const Fields& f, std::string_view key, std::string* out) const {
+    std::optional<Value> u = f.Get(key);
+    if (!u) return absl::OkStatus();
+    ASSIGN_OR_RETURN(*out, String(*u));
+    absl::Status s = ValidateHttpUrl(*out);
+    if (!s.ok()) return Error(*u, Cat("bad URL ", Quote(*out), ": ", s.message()));
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseWeb3Signer(const Value& v, Web3SignerConfig* w) const {
+    ASSIGN_OR_RETURN(Fields f, Map(v, {"url", "metrics_url", "poll_interval", "timeout",
+                                       "auto_discover", "discover_group", "discover_labels"}));
+    RETURN_IF_ERROR(SetUrl(f, "url", &w->url));
+    if (w->url.empty()) return Error(v, "url is required");
+    RETURN_IF_ERROR(SetUrl(f, "metrics_url", &w->metrics_url));
+    RETURN_IF_ERROR(SetDuration(f, "poll_interval", Zero::kRejected, &w->poll_interval));
+    RETURN_IF_ERROR(SetDuration(f, "timeout", Zero::kRejected, &w->timeout));
+    RETURN_IF_ERROR(SetBool(f, "auto_discover", &w->auto_discover));
+    if (std::optional<Value> g = f.Get("discover_group")) {
+      ASSIGN_OR_RETURN(w->discover_group, String(*g));
+      if (w->discover_group.empty()) return Error(*g, "must not be empty");
+    }
+    RETURN_IF_ERROR(SetLabels(f, "discover_labels", Reserved::kGroup, &w->discover_labels));
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseValidatorClients(const Value& v,
+                                     std::vector<ValidatorClientConfig>* out) const {
+    ASSIGN_OR_RETURN(std::vector<Value> items, List(v));
+    std::set<std::string> names;
+    for (const Value& item : items) {
+      ASSIGN_OR_RETURN(Fields f, Map(item, {"name", "url", "client", "poll_interval", "timeout"}));
+      ValidatorClientConfig vc;
+      RETURN_IF_ERROR(SetString(f, "name", &vc.name));
+      if (vc.name.empty()) return Error(item, "name is required");
+      if (!names.insert(vc.name).second) {
+        return Error(*f.Get("name"), Cat("duplicate validator client name ", Quote(vc.name)));
+      }
+      RETURN_IF_ERROR(SetUrl(f, "url", &vc.url));
+      if (vc.url.empty()) return Error(item, "url is required");
+      if (std::optional<Value> c = f.Get("client")) {
+        ASSIGN_OR_RETURN(vc.client, String(*c));
+        static constexpr std::string_view kClients[] = {"auto",  "lighthouse", "teku",
+                                                        "prysm", "nimbus",     "lodestar"};
+        if (std::find(std::begin(kClients), std::end(kClients), vc.client) == std::end(kClients)) {
+          return Error(*c, Cat("unknown client ", Quote(vc.client),
+                               " (want auto, lighthouse, teku, prysm, nimbus or lodestar)"));
+        }
+      }
+      RETURN_IF_ERROR(SetDuration(f, "poll_interval", Zero::kRejected, &vc.poll_interval));
+      RETURN_IF_ERROR(SetDuration(f, "timeout", Zero::kRejected, &vc.timeout));
+      out->push_back(std::move(vc));
+    }
+    return absl::OkStatus();
+  }
+
   // Where a group's validators were written, for overlap errors.
   struct GroupMarks {
     Value indices;
@@ -1059,7 +1145,8 @@ absl::StatusOr<Config> Parser::Parse(const YAML::Node& root) {
   Config c;
   Value v{root, root.Mark(), ""};
   ASSIGN_OR_RETURN(Fields f, Map(v, {"global", "rule_files", "alerting", "scrape_configs", "beacon",
-                                     "execution", "validators", "storage"}));
+                                     "execution", "validators", "storage", "slashing_db",
+                                     "web3signer", "validator_clients"}));
   if (std::optional<Value> g = f.Get("global")) RETURN_IF_ERROR(ParseGlobal(*g, &c.global));
   if (std::optional<Value> r = f.Get("rule_files")) {
     ASSIGN_OR_RETURN(std::vector<Value> items, List(*r));
@@ -1086,6 +1173,30 @@ absl::StatusOr<Config> Parser::Parse(const YAML::Node& root) {
       ASSIGN_OR_RETURN(c.storage.path, String(*path));
       if (c.storage.path.empty()) return Error(*path, "must not be empty");
     }
+  }
+  if (std::optional<Value> d = f.Get("slashing_db")) {
+    SlashingDbConfig db;
+    RETURN_IF_ERROR(ParseSlashingDb(*d, &db));
+    c.slashing_db = std::move(db);
+  }
+  if (std::optional<Value> w = f.Get("web3signer")) {
+    Web3SignerConfig ws;
+    RETURN_IF_ERROR(ParseWeb3Signer(*w, &ws));
+    if (ws.auto_discover) {
+      const bool exists =
+          std::any_of(c.validators.groups.begin(), c.validators.groups.end(),
+                      [&](const ValidatorGroup& g) { return g.name == ws.discover_group; });
+      if (!exists) {
+        ValidatorGroup g;
+        g.name = ws.discover_group;
+        g.labels = ws.discover_labels;
+        c.validators.groups.push_back(std::move(g));
+      }
+    }
+    c.web3signer = std::move(ws);
+  }
+  if (std::optional<Value> vc = f.Get("validator_clients")) {
+    RETURN_IF_ERROR(ParseValidatorClients(*vc, &c.validator_clients));
   }
   return c;
 }

@@ -193,6 +193,42 @@ struct ExecutionConfig {
   absl::Duration timeout = absl::Seconds(10);  // per request; > 0
 };
 
+// `slashing_db`: Web3Signer's PostgreSQL slashing-protection database, read-only. The libpq
+// connection string (key=value or postgresql:// URI) is read from the file `dsn_file` (re-read
+// on every reconnect, so a rotated password is picked up) or from the environment variable
+// `dsn_env`; exactly one of the two is set. It never appears on a command line or in a log line.
+struct SlashingDbConfig {
+  std::string dsn_file;
+  std::string dsn_env;
+  absl::Duration poll_interval = absl::Seconds(30);     // > 0
+  absl::Duration statement_timeout = absl::Seconds(5);  // > 0, every query
+  absl::Duration connect_timeout = absl::Seconds(5);    // > 0, whole seconds (libpq)
+  // Compare each counted epoch's on-chain attestations and blocks with the records.
+  bool reconcile = true;
+};
+
+// `web3signer`: one Web3Signer instance.
+struct Web3SignerConfig {
+  std::string url;          // http(s) base URL of the signing API, e.g. http://web3signer:9000
+  std::string metrics_url;  // its /metrics (separate port), e.g. http://web3signer:9001/metrics
+  absl::Duration poll_interval = absl::Seconds(30);  // > 0
+  absl::Duration timeout = absl::Seconds(10);        // > 0, per request
+  // Monitor every key Web3Signer holds: keys in no configured group join `discover_group`
+  // (created with `discover_labels` when no group of that name is configured).
+  bool auto_discover = false;
+  std::string discover_group = "web3signer";
+  std::map<std::string, std::string> discover_labels;
+};
+
+// One entry of `validator_clients`: a validator client's metrics endpoint.
+struct ValidatorClientConfig {
+  std::string name;             // required, unique; the `target` label
+  std::string url;              // http(s) URL of its /metrics
+  std::string client = "auto";  // auto, lighthouse, teku, prysm, nimbus, lodestar
+  absl::Duration poll_interval = absl::Seconds(30);  // > 0
+  absl::Duration timeout = absl::Seconds(10);        // > 0
+};
+
 // One entry of `validators.groups`.
 struct ValidatorGroup {
   std::string name;  // required, non-empty, unique
@@ -210,7 +246,8 @@ struct ValidatorGroup {
 };
 
 // `validators`. No validator (index or pubkey) is in two groups. A group lists at least one
-// validator.
+// validator, except the web3signer auto-discovery group, which the loader creates empty when
+// it is not configured.
 struct ValidatorsConfig {
   bool per_validator_metrics = false;
   uint64_t per_validator_limit = 10000;
@@ -232,6 +269,9 @@ struct Config {
   ExecutionConfig execution;
   ValidatorsConfig validators;
   StorageConfig storage;
+  std::optional<SlashingDbConfig> slashing_db;  // unset: no database is watched
+  std::optional<Web3SignerConfig> web3signer;
+  std::vector<ValidatorClientConfig> validator_clients;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -929,5 +929,76 @@ TEST(DocsTest, ConfigurationExamplesParse) {
   EXPECT_GE(blocks, 3);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Signing path: slashing_db, web3signer, validator_clients.
+
+TEST(ParseConfigTest, SigningPathSections) {
+  Config c = ParseOk(
+      "validators:\n"
+      "  groups:\n"
+      "    - {name: a, indices: [1]}\n"
+      "slashing_db:\n"
+      "  dsn_file: /run/secrets/db.dsn\n"
+      "  poll_interval: 1m\n"
+      "  statement_timeout: 2s\n"
+      "  reconcile: false\n"
+      "web3signer:\n"
+      "  url: http://w3s:9000\n"
+      "  metrics_url: http://w3s:9001/metrics\n"
+      "  auto_discover: true\n"
+      "  discover_labels: {team: ops}\n"
+      "validator_clients:\n"
+      "  - {name: vc1, url: 'http://vc:5064/metrics', client: lighthouse}\n"
+      "  - {name: vc2, url: 'http://vc2:8008/metrics', timeout: 3s}\n");
+  ASSERT_TRUE(c.slashing_db.has_value());
+  EXPECT_EQ(c.slashing_db->dsn_file, "/run/secrets/db.dsn");
+  EXPECT_EQ(c.slashing_db->dsn_env, "");
+  EXPECT_EQ(c.slashing_db->poll_interval, absl::Minutes(1));
+  EXPECT_EQ(c.slashing_db->statement_timeout, absl::Seconds(2));
+  EXPECT_EQ(c.slashing_db->connect_timeout, absl::Seconds(5));
+  EXPECT_FALSE(c.slashing_db->reconcile);
+  ASSERT_TRUE(c.web3signer.has_value());
+  EXPECT_EQ(c.web3signer->url, "http://w3s:9000");
+  EXPECT_EQ(c.web3signer->metrics_url, "http://w3s:9001/metrics");
+  EXPECT_TRUE(c.web3signer->auto_discover);
+  // The discovery group did not exist: it is added, empty, with the discovery labels.
+  ASSERT_EQ(c.validators.groups.size(), 2u);
+  EXPECT_EQ(c.validators.groups[1].name, "web3signer");
+  EXPECT_TRUE(c.validators.groups[1].indices.empty());
+  EXPECT_THAT(c.validators.groups[1].labels, ElementsAre(Pair("team", "ops")));
+  ASSERT_EQ(c.validator_clients.size(), 2u);
+  EXPECT_EQ(c.validator_clients[0].client, "lighthouse");
+  EXPECT_EQ(c.validator_clients[1].client, "auto");
+  EXPECT_EQ(c.validator_clients[1].timeout, absl::Seconds(3));
+  EXPECT_EQ(c.validator_clients[1].poll_interval, absl::Seconds(30));
+}
+
+TEST(ParseConfigTest, DiscoveryIntoAConfiguredGroupAddsNoGroup) {
+  Config c = ParseOk(
+      "validators:\n  groups:\n    - {name: mine, indices: [1]}\n"
+      "web3signer: {url: 'http://w3s:9000', auto_discover: true, discover_group: mine}\n");
+  EXPECT_EQ(c.validators.groups.size(), 1u);
+}
+
+TEST(ParseConfigTest, SigningPathErrors) {
+  ExpectError("slashing_db: {poll_interval: 1m}\n",
+              "t.yml:1:14: slashing_db: set exactly one of dsn_file and dsn_env (the connection "
+              "string is never written in this file)");
+  ExpectError("slashing_db: {dsn_file: a, dsn_env: B}\n",
+              "t.yml:1:14: slashing_db: set exactly one of dsn_file and dsn_env (the connection "
+              "string is never written in this file)");
+  ExpectError("slashing_db: {dsn_env: 1BAD}\n",
+              "t.yml:1:24: slashing_db.dsn_env: bad environment variable name \"1BAD\"");
+  ExpectErrorPrefix("slashing_db: {dsn_env: X, dsn: 'host=db password=secret'}\n",
+                    "t.yml:1:27: unknown key \"dsn\" in slashing_db", "");
+  ExpectErrorPrefix("web3signer: {metrics_url: 'http://x/metrics'}\n", "t.yml:1:13: web3signer",
+                    "url is required");
+  ExpectErrorPrefix("validator_clients:\n  - {name: a, url: 'http://a/metrics', client: geth}\n",
+                    "t.yml:2:48: validator_clients[0].client", "unknown client \"geth\"");
+  ExpectErrorPrefix(
+      "validator_clients:\n  - {name: a, url: 'http://a/m'}\n  - {name: a, url: 'http://b/m'}\n",
+      "t.yml:3:12: validator_clients[1].name", "duplicate validator client name \"a\"");
+}
+
 }  // namespace
 }  // namespace stakewatch::config

@@ -144,6 +144,8 @@ absl::StatusOr<SimOptions> ParseSimFlags(const std::vector<std::string>& args, C
       s = ParseDouble(name, value, &o.seconds_per_slot);
     } else if (name == "seed") {
       s = ParseU64(name, value, &o.seed);
+    } else if (name == "peers") {
+      s = ParseU64(name, value, &o.peers);
     } else if (name == "genesis-time") {
       uint64_t t = 0;
       s = ParseU64(name, value, &t);
@@ -225,6 +227,7 @@ Serves a deterministic Electra beacon chain over the Beacon API (JSON) on HTTP.
   --validators=1000              active validators (1..1100000)
   --slot-time=12                 seconds per slot (whole milliseconds, >= 0.01)
   --seed=1                       seed of every random decision
+  --peers=50                     connected peers reported by /eth/v1/node/peer_count
   --genesis-time=UNIX            genesis (default: now minus 4 epochs)
   --missed-slot-rate=0           probability that a slot is empty (a missed proposal);
                                  alias --missed-proposal-rate
@@ -249,6 +252,10 @@ Serves a deterministic Electra beacon chain over the Beacon API (JSON) on HTTP.
   --ground-truth=FILE            write per-epoch ground truth as JSON Lines
   --ground-truth-validators=A-B  only validators A..B (inclusive) in that file
 )";
+}
+
+std::string SimNodeVersion(const SimOptions& options) {
+  return absl::StrCat("stakewatch-sim/v1/", options.seed);
 }
 
 }  // namespace stakewatch::sim

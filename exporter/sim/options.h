@@ -76,6 +76,10 @@ struct SimOptions {
   std::string fee_recipient = "0x00000000000000000000000000000000000fee01";
   double wrong_fee_recipient_rate = 0.0;
 
+  // Node facts: /eth/v1/node/peer_count answers `peers` connected peers (and 0 in every other
+  // state), /eth/v1/node/version answers "stakewatch-sim/v<version>/<seed>".
+  uint64_t peers = 50;
+
   // ---- Serving (`stakewatch simulate` only; ChainSimulator ignores these) ----
   std::string listen_address = "127.0.0.1";
   int port = 5052;  // 0 = pick a free port
@@ -107,5 +111,8 @@ absl::StatusOr<SimOptions> ParseSimFlags(const std::vector<std::string>& args);
 
 // Multi-line usage text for `stakewatch simulate --help`.
 std::string SimUsage();
+
+// The version string the simulator's /eth/v1/node/version reports: "stakewatch-sim/v1/<seed>".
+std::string SimNodeVersion(const SimOptions& options);
 
 }  // namespace stakewatch::sim

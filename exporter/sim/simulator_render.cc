@@ -111,6 +111,18 @@ ApiResponse ChainSimulator::Route(std::string_view path, const QueryParams& quer
     return r;
   }
   if (is({"eth", "v1", "node", "health"})) return ApiResponse{};
+  if (is({"eth", "v1", "node", "peer_count"})) {
+    ApiResponse r;
+    r.prefix = "{\"data\":{\"disconnected\":\"0\",\"connecting\":\"0\",\"connected\":";
+    AppendQuotedU64(&r.prefix, options_.peers);
+    r.prefix += ",\"disconnecting\":\"0\"},\"meta\":{\"count\":1}}";
+    return r;
+  }
+  if (is({"eth", "v1", "node", "version"})) {
+    ApiResponse r;
+    r.prefix = "{\"data\":{\"version\":\"" + SimNodeVersion(options_) + "\"}}";
+    return r;
+  }
   if (is({"eth", "v1", "beacon", "states", "*", "finality_checkpoints"})) {
     return GetFinality(parts[4]);
   }
