@@ -96,13 +96,16 @@ void BeaconNodeMetrics::OnNodeState(std::string_view node, bool healthy,
                                     const beacon::SyncStatus* status, std::string_view) {
   const std::string_view labels[] = {node};
   up_->Set(up_->GetOrCreate(labels), healthy ? 1 : 0);
-  if (status != nullptr) {
-    head_slot_->Set(head_slot_->GetOrCreate(labels), static_cast<double>(status->head_slot));
-    sync_distance_->Set(sync_distance_->GetOrCreate(labels),
-                        static_cast<double>(status->sync_distance));
-    syncing_->Set(syncing_->GetOrCreate(labels), status->is_syncing ? 1 : 0);
-    el_offline_->Set(el_offline_->GetOrCreate(labels), status->el_offline ? 1 : 0);
-  }
+  if (status != nullptr) OnNodeInfo(node, *status);
+}
+
+void BeaconNodeMetrics::OnNodeInfo(std::string_view node, const beacon::SyncStatus& status) {
+  const std::string_view labels[] = {node};
+  head_slot_->Set(head_slot_->GetOrCreate(labels), static_cast<double>(status.head_slot));
+  sync_distance_->Set(sync_distance_->GetOrCreate(labels),
+                      static_cast<double>(status.sync_distance));
+  syncing_->Set(syncing_->GetOrCreate(labels), status.is_syncing ? 1 : 0);
+  el_offline_->Set(el_offline_->GetOrCreate(labels), status.el_offline ? 1 : 0);
 }
 
 }  // namespace stakewatch::app

@@ -25,6 +25,10 @@ class BeaconNodeMetrics final : public beacon::BeaconClientObserver {
                  std::string_view outcome) override;
   void OnNodeState(std::string_view node, bool healthy, const beacon::SyncStatus* status,
                    std::string_view reason) override;
+  // The node's own /node/syncing answer, read directly (NodeInfoPoller): the head, sync
+  // distance, syncing and el_offline gauges, but not `up`, which reflects whether the beacon
+  // client is using the node.
+  void OnNodeInfo(std::string_view node, const beacon::SyncStatus& status);
 
  private:
   BeaconNodeMetrics() = default;

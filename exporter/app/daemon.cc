@@ -352,11 +352,14 @@ void Daemon::ResolvePubkeys() {
       if (it == index_of.end()) {
         still_pending.push_back(pending_pubkeys_[i]);
       } else {
-        if (!monitored_.Contains(it->second)) {
-          monitored_list_.insert(
-              std::lower_bound(monitored_list_.begin(), monitored_list_.end(), it->second),
-              it->second);
+        if (monitored_.Contains(it->second)) {
+          // Only a key discovered in Web3Signer can already be monitored (the configuration
+          // has no overlaps): it keeps its configured group.
+          continue;
         }
+        monitored_list_.insert(
+            std::lower_bound(monitored_list_.begin(), monitored_list_.end(), it->second),
+            it->second);
         monitored_.Add(it->second, pending_pubkeys_[i].second);
         validator_metrics_->AddValidator(it->second, pending_pubkeys_[i].second);
         ++resolved;
@@ -515,7 +518,7 @@ void Daemon::UpdateSigningPath(bool force) {
     keys.push_back(MonitoredKey{v, monitored_.GroupOf(v), beacon::ToHex(it->second),
                                 st == ValidatorStatus::kUnknown || IsActiveStatus(st)});
   }
-  signing_path_->SetMonitored(std::move(keys));
+  signing_path_->SetMonitored(std::move(keys), pending_pubkeys_);
 }
 
 void Daemon::QueueReconciliation(beacon::Epoch epoch) {
@@ -524,9 +527,13 @@ void Daemon::QueueReconciliation(beacon::Epoch epoch) {
   facts.epoch = epoch;
   facts.slots_per_epoch = slots_per_epoch_;
   facts.duties.reserve(epoch_result_.attestations.size());
+  auto live = live_by_epoch_.find(epoch);
   for (const accounting::AttestationResult& a : epoch_result_.attestations) {
-    facts.duties.push_back(ChainDuty{a.validator, a.group, a.included});
+    const bool is_live = live != live_by_epoch_.end() &&
+                         std::binary_search(live->second.begin(), live->second.end(), a.validator);
+    facts.duties.push_back(ChainDuty{a.validator, a.group, a.included, is_live});
   }
+  if (live != live_by_epoch_.end()) live_by_epoch_.erase(live_by_epoch_.begin(), std::next(live));
   for (const accounting::ProposalResult& p : epoch_result_.proposals) {
     if (p.outcome == accounting::ProposalOutcome::kMissed) continue;
     facts.blocks.push_back(ChainBlock{p.validator, p.group, p.slot});
@@ -671,6 +678,13 @@ void Daemon::CheckLiveness(beacon::Epoch epoch) {
     }
   }
   validator_metrics_->RecordLiveness(live, not_live);
+  if (signing_path_ != nullptr) {
+    std::vector<beacon::ValidatorIndex>& l = live_by_epoch_[epoch];
+    l.clear();
+    for (const auto& [v, g] : live) l.push_back(v);
+    std::sort(l.begin(), l.end());
+    while (live_by_epoch_.size() > 32) live_by_epoch_.erase(live_by_epoch_.begin());
+  }
 }
 
 }  // namespace stakewatch::app

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -131,6 +132,9 @@ class Daemon {
   std::optional<beacon::Epoch> provisional_epoch_;
   bool primed_ = false;  // EpochEnricher::Prime ran (once, before the first counted epoch)
   std::optional<beacon::Epoch> last_liveness_epoch_;
+  // Live validators (ascending) per recent epoch, kept for the key-safety reconciliation of
+  // the epoch once it is counted (only with a signing path; at most 32 epochs).
+  std::map<beacon::Epoch, std::vector<beacon::ValidatorIndex>> live_by_epoch_;
   std::optional<std::pair<beacon::Slot, beacon::Root>> last_head_;
   std::atomic<bool> reorg_pending_{false};  // set by the event stream
   absl::Mutex wake_mu_;

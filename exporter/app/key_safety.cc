@@ -20,6 +20,10 @@ KeySafetyResult Reconcile(const std::vector<ChainDuty>& duties,
   KeySafetyResult r;
   r.attestations.resize(num_groups);
   r.blocks.resize(num_groups);
+  // Proposers of the epoch: their liveness may come from their block alone.
+  std::vector<beacon::ValidatorIndex> proposers;
+  for (const ChainBlock& b : blocks) proposers.push_back(b.validator);
+  SortUnique(&proposers);
   for (size_t i = 0; i < duties.size() && i < duty_facts.size(); ++i) {
     const ChainDuty& d = duties[i];
     const DbFact& f = duty_facts[i];
@@ -35,6 +39,9 @@ KeySafetyResult Reconcile(const std::vector<ChainDuty>& duties,
     } else if (!d.attestation_included && f.recorded) {
       ++c.not_included;
       r.not_included.push_back(d.validator);
+    } else if (!d.attestation_included && d.live && !f.recorded &&
+               !std::binary_search(proposers.begin(), proposers.end(), d.validator)) {
+      ++c.live_unrecorded;
     }
   }
   for (size_t i = 0; i < blocks.size() && i < block_facts.size(); ++i) {

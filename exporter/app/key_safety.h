@@ -10,6 +10,11 @@
 //     slashing risk. Counted as `signed_elsewhere`.
 //   * a row for E whose vote was never included means we signed and the network never saw it:
 //     a broadcast, peering or beacon-node problem. Counted as `not_included`.
+//   * weaker: the beacon node saw the validator live in E (/eth/v1/validator/liveness) although
+//     no vote of it was included, it proposed nothing in E and our database has no row for E.
+//     Liveness is implementation-defined (a client may count sync-committee messages, which
+//     Web3Signer does not record), so this is counted apart (`live_unrecorded`), never as
+//     signed elsewhere.
 // Rows below the validator's low watermark may have been pruned; validators not registered in
 // the database at all (another signer serves them by design) cannot be judged. Both are counted
 // as `unknown`, never as signed elsewhere.
@@ -29,6 +34,9 @@ struct ChainDuty {
   beacon::ValidatorIndex validator = 0;
   int32_t group = 0;
   bool attestation_included = false;  // a vote with target E was included on chain
+  // The beacon node saw the validator live in E (/eth/v1/validator/liveness: an attestation or
+  // a block of it on gossip or in a block), when that was checked.
+  bool live = false;
 };
 
 // One block a monitored validator signed in epoch E, as seen on chain (canonical or orphaned).
@@ -50,6 +58,7 @@ struct KeySafetyCounts {
   uint64_t signed_elsewhere = 0;  // on chain, registered, not pruned, no row
   uint64_t not_included = 0;      // row, but not on chain (attestations only)
   uint64_t unknown = 0;           // not registered or below the low watermark
+  uint64_t live_unrecorded = 0;   // attestations only: live, not included, no block, no row
 };
 
 struct KeySafetyResult {

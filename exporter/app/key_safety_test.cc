@@ -39,6 +39,24 @@ TEST(ReconcileTest, EveryCaseOfTheTruthTable) {
   EXPECT_THAT(r.not_included, ElementsAre(3));
 }
 
+TEST(ReconcileTest, LiveWithoutARowIsCountedApartNeverAsSignedElsewhere) {
+  // v1: live, not included, no row: the weaker signal. v2: live, not included, row: our vote,
+  // not included. v3: not live, not included, no row: a plain miss. v4: live, not included, no
+  // attestation row, but it proposed a block in E (its liveness may be the block): nothing.
+  const std::vector<ChainDuty> duties = {
+      {1, 0, false, true}, {2, 0, false, true}, {3, 0, false, false}, {4, 0, false, true}};
+  const std::vector<DbFact> facts = {
+      {true, false, false}, {true, true, false}, {true, false, false}, {true, false, false}};
+  const std::vector<ChainBlock> blocks = {{4, 0, 33}};
+  const std::vector<DbFact> block_facts = {{true, true, false}};
+  const KeySafetyResult r = Reconcile(duties, facts, blocks, block_facts, 1);
+  EXPECT_EQ(r.attestations[0].signed_elsewhere, 0u);
+  EXPECT_EQ(r.attestations[0].live_unrecorded, 1u);
+  EXPECT_EQ(r.attestations[0].not_included, 1u);
+  EXPECT_TRUE(r.flagged.empty());
+  EXPECT_THAT(r.not_included, ElementsAre(2));
+}
+
 TEST(ReconcileTest, AValidatorFlaggedTwiceIsListedOnce) {
   const std::vector<ChainDuty> duties = {{5, 0, true}};
   const std::vector<DbFact> facts = {{true, false, false}};

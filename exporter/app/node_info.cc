@@ -99,8 +99,7 @@ absl::Status NodeInfoPoller::Poll(Polled& node) {
   const std::string_view labels[] = {node.name};
   ASSIGN_OR_RETURN(std::string syncing_body, Get(*node.transport, "/eth/v1/node/syncing"));
   ASSIGN_OR_RETURN(beacon::SyncStatus sync, beacon::DecodeSyncing(syncing_body));
-  const bool usable = !sync.is_syncing && !sync.el_offline;
-  node_metrics_->OnNodeState(node.name, usable, &sync, usable ? "" : "syncing");
+  node_metrics_->OnNodeInfo(node.name, sync);
   optimistic_->Set(optimistic_->GetOrCreate(labels), sync.is_optimistic ? 1 : 0);
 
   ASSIGN_OR_RETURN(std::string peers_body, Get(*node.transport, "/eth/v1/node/peer_count"));

@@ -171,6 +171,7 @@ struct SigningPath::Families {
   Family* ks_elsewhere = nullptr;
   Family* ks_not_included = nullptr;
   Family* ks_unknown = nullptr;
+  Family* ks_live = nullptr;
   Family* ks_epoch = nullptr;
   Family* ks_skipped = nullptr;
   Family* v_ks_elsewhere = nullptr;
@@ -340,6 +341,12 @@ absl::Status SigningPath::InitMetrics() {
                         "Duties / blocks that could not be judged (key not registered, or below "
                         "the low watermark).",
                         C, {"group", "kind"}));
+    RETURN_IF_ERROR(add(&f.ks_live, "eth_validator_group_key_safety_live_unrecorded_total",
+                        "Attestation duties where the beacon node saw the validator live, no "
+                        "vote was included, it proposed nothing and our database has no row: a "
+                        "weaker sign of another signer (liveness may count sync-committee "
+                        "messages).",
+                        C, {"group"}));
     RETURN_IF_ERROR(add(&f.ks_epoch, "eth_slashing_db_reconciled_epoch",
                         "The newest epoch reconciled against the database.", G, {}));
     RETURN_IF_ERROR(add(&f.ks_skipped, "eth_slashing_db_reconciliations_skipped_total",
@@ -497,11 +504,13 @@ void SigningPath::Stop() {
   for (auto& s : scrapers_) s->Stop();
 }
 
-void SigningPath::SetMonitored(std::vector<MonitoredKey> keys) {
+void SigningPath::SetMonitored(std::vector<MonitoredKey> keys,
+                               std::vector<std::pair<std::string, int32_t>> pending) {
   std::sort(keys.begin(), keys.end(),
             [](const MonitoredKey& a, const MonitoredKey& b) { return a.index < b.index; });
   absl::MutexLock lock(&mu_);
   monitored_ = std::move(keys);
+  pending_ = std::move(pending);
   ++monitored_version_;
 }
 
@@ -788,6 +797,8 @@ bool SigningPath::ReconcileOne(const EpochChainFacts& facts) {
     const std::string_view gl[] = {name};
     f.ks_not_included->Add(f.ks_not_included->GetOrCreate(gl),
                            static_cast<double>(r.attestations[g].not_included));
+    f.ks_live->Add(f.ks_live->GetOrCreate(gl),
+                   static_cast<double>(r.attestations[g].live_unrecorded));
   }
   if (f.v_ks_elsewhere != nullptr) {
     for (size_t i = 0; i < r.flagged.size(); ++i) {
@@ -844,34 +855,17 @@ void SigningPath::PollWeb3SignerOnce() {
   if (keys.ok()) {
     f.w_keys->Set(f.w_keys->GetOrCreate({}), static_cast<double>(keys->size()));
     std::vector<MonitoredKey> monitored;
+    std::vector<std::pair<std::string, int32_t>> pending;
+    uint64_t version = 0;
     {
       absl::MutexLock lock(&mu_);
       monitored = monitored_;
+      pending = pending_;
+      version = monitored_version_;
     }
-    std::vector<std::string> configured;
-    configured.reserve(monitored.size());
-    for (const MonitoredKey& k : monitored) configured.push_back(k.pubkey);
-    const signer::KeyReconciliation rec = signer::ReconcileKeys(*keys, configured);
-    f.w_unmonitored->Set(f.w_unmonitored->GetOrCreate({}),
-                         static_cast<double>(rec.loaded_not_monitored.size()));
-    std::vector<uint64_t> not_loaded(options_.group_names.size(), 0);
-    for (const MonitoredKey& k : monitored) {
-      if (std::binary_search(rec.configured_not_loaded.begin(), rec.configured_not_loaded.end(),
-                             k.pubkey) &&
-          static_cast<size_t>(k.group) < not_loaded.size()) {
-        ++not_loaded[static_cast<size_t>(k.group)];
-      }
-    }
-    for (size_t g = 0; g < not_loaded.size(); ++g) {
-      const std::string_view l[] = {options_.group_names[g]};
-      f.g_not_loaded->Set(f.g_not_loaded->GetOrCreate(l), static_cast<double>(not_loaded[g]));
-    }
-    if (cfg_.web3signer->auto_discover && !rec.loaded_not_monitored.empty()) {
-      absl::MutexLock lock(&mu_);
-      for (const std::string& k : rec.loaded_not_monitored) {
-        if (discovered_seen_.insert(k).second) discovered_.push_back(k);
-      }
-    }
+    // Until the daemon has read the monitored validators' pubkeys, every key would look
+    // unmonitored (and be "discovered" into the wrong group): compare only once it has.
+    if (version > 0) ReconcileWeb3SignerKeys(*keys, monitored, pending);
   } else if (failure.ok()) {
     failure = keys.status();
   }
@@ -909,6 +903,39 @@ void SigningPath::PollWeb3SignerOnce() {
     health_->Success(kSourceWeb3Signer, w3s_target_);
   } else {
     health_->Failure(kSourceWeb3Signer, w3s_target_, HttpReason(failure), ToStd(failure.message()));
+  }
+}
+
+void SigningPath::ReconcileWeb3SignerKeys(
+    const std::vector<std::string>& keys, const std::vector<MonitoredKey>& monitored,
+    const std::vector<std::pair<std::string, int32_t>>& pending) {
+  Families& f = *f_;
+  std::vector<std::string> configured;
+  configured.reserve(monitored.size() + pending.size());
+  for (const MonitoredKey& k : monitored) configured.push_back(k.pubkey);
+  for (const auto& [k, g] : pending) configured.push_back(k);
+  const signer::KeyReconciliation rec = signer::ReconcileKeys(keys, configured);
+  f.w_unmonitored->Set(f.w_unmonitored->GetOrCreate({}),
+                       static_cast<double>(rec.loaded_not_monitored.size()));
+  std::vector<uint64_t> not_loaded(options_.group_names.size(), 0);
+  auto count = [&](const std::string& key, int32_t group) {
+    if (std::binary_search(rec.configured_not_loaded.begin(), rec.configured_not_loaded.end(),
+                           key) &&
+        static_cast<size_t>(group) < not_loaded.size()) {
+      ++not_loaded[static_cast<size_t>(group)];
+    }
+  };
+  for (const MonitoredKey& k : monitored) count(k.pubkey, k.group);
+  for (const auto& [k, g] : pending) count(k, g);
+  for (size_t g = 0; g < not_loaded.size(); ++g) {
+    const std::string_view l[] = {options_.group_names[g]};
+    f.g_not_loaded->Set(f.g_not_loaded->GetOrCreate(l), static_cast<double>(not_loaded[g]));
+  }
+  if (cfg_.web3signer->auto_discover && !rec.loaded_not_monitored.empty()) {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& k : rec.loaded_not_monitored) {
+      if (discovered_seen_.insert(k).second) discovered_.push_back(k);
+    }
   }
 }
 

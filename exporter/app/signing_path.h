@@ -24,6 +24,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -87,7 +88,10 @@ class SigningPath {
   void Start();
   void Stop();
 
-  void SetMonitored(std::vector<MonitoredKey> keys);
+  // `keys`: monitored validators with a known pubkey; `pending`: configured pubkeys (with their
+  // group) not resolved to an index yet — still "configured" for Web3Signer's key comparison.
+  void SetMonitored(std::vector<MonitoredKey> keys,
+                    std::vector<std::pair<std::string, int32_t>> pending = {});
   void SetChainEpoch(beacon::Epoch epoch);
   // Non-blocking: the database thread reconciles it soon (at most 8 epochs wait; older ones
   // are dropped and counted as skipped).
@@ -104,6 +108,9 @@ class SigningPath {
   absl::Status Init();
   absl::Status InitMetrics();
   void DbLoop();
+  void ReconcileWeb3SignerKeys(const std::vector<std::string>& keys,
+                               const std::vector<MonitoredKey>& monitored,
+                               const std::vector<std::pair<std::string, int32_t>>& pending);
   // Runs one queued reconciliation; false when the database failed (the job is kept).
   bool ReconcileOne(const EpochChainFacts& facts);
 
@@ -120,6 +127,7 @@ class SigningPath {
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<MonitoredKey> monitored_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, int32_t>> pending_ ABSL_GUARDED_BY(mu_);
   uint64_t monitored_version_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<beacon::Epoch> chain_epoch_ ABSL_GUARDED_BY(mu_);
   std::vector<EpochChainFacts> reconcile_queue_ ABSL_GUARDED_BY(mu_);

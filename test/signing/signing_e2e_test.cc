@@ -234,10 +234,15 @@ class SigningPathE2E : public ::testing::Test {
         "scrape_configs:\n  - job_name: vc\n    scrape_interval: 1s\n    scrape_timeout: 1s\n",
         "    static_configs: [{targets: ['127.0.0.1:", vc_.port(), "']}]\n");
     ASSERT_TRUE(testing::WriteFile(dir_ + "/stakewatch.yml", config).ok());
+    StartStakewatch("stakewatch");
+  }
+
+  // Starts `stakewatch run` on dir_/stakewatch.yml; logs go to dir_/<name>.*.
+  void StartStakewatch(const std::string& name) {
     auto sw = Subprocess::Start(
         {StakewatchBinary(), "run", absl::StrCat("--config.file=", dir_, "/stakewatch.yml"),
          "--web.listen-address=127.0.0.1:0", "--log.level=info"},
-        dir_ + "/stakewatch");
+        dir_ + "/" + name);
     ASSERT_TRUE(sw.ok()) << sw.status();
     sw_ = std::move(*sw);
     auto listen = sw_->WaitForOutput("msg=listening", absl::Seconds(30));
@@ -414,6 +419,7 @@ TEST_F(SigningPathE2E, ReconciliationFlagsOnlyTheDoppelgangerAndSurvivesADatabas
   // Expected values from the simulator's decisions.
   std::map<std::string, uint64_t> checked, elsewhere, not_included, block_checked, block_elsewhere;
   std::map<uint64_t, uint64_t> flagged;
+  std::map<std::string, uint64_t> live_unrecorded_max;
   for (uint64_t e = first; e <= last; ++e) {
     for (const sim::ValidatorEpochTruth& t : truths_[e].validators) {
       if (!t.active || t.validator_index >= 60) continue;
@@ -426,6 +432,11 @@ TEST_F(SigningPathE2E, ReconciliationFlagsOnlyTheDoppelgangerAndSurvivesADatabas
         ++flagged[t.validator_index];
       }
       if (!t.included && recorded) ++not_included[g];
+      bool proposed = false;
+      for (const sim::SlotTruth& s : truths_[e].slots) {
+        proposed |= s.outcome != sim::SlotOutcome::kMissed && s.proposer_index == t.validator_index;
+      }
+      if (t.attested && !t.included && !recorded && !proposed) ++live_unrecorded_max[g];
     }
     for (const sim::SlotTruth& s : truths_[e].slots) {
       if (s.outcome == sim::SlotOutcome::kMissed || s.proposer_index >= 60) continue;
@@ -445,6 +456,12 @@ TEST_F(SigningPathE2E, ReconciliationFlagsOnlyTheDoppelgangerAndSurvivesADatabas
     EXPECT_EQ(m["eth_validator_group_key_safety_checked_total" + att], checked[g]) << g;
     EXPECT_EQ(m["eth_validator_group_key_safety_signed_elsewhere_total" + att], elsewhere[g]) << g;
     EXPECT_EQ(m["eth_validator_group_key_safety_unknown_total" + att], 0) << g;
+    // Live without a row: only kDoppel can be (when liveness was read for the epoch); at most
+    // its votes that were made but not included, in epochs where it proposed nothing.
+    EXPECT_LE(
+        m[absl::StrCat("eth_validator_group_key_safety_live_unrecorded_total{group=\"", g, "\"}")],
+        live_unrecorded_max[g])
+        << g;
     EXPECT_EQ(
         m[absl::StrCat("eth_validator_group_key_safety_not_included_total{group=\"", g, "\"}")],
         not_included[g])
@@ -529,6 +546,24 @@ TEST_F(SigningPathE2E, Web3SignerValidatorClientAndScrapeTarget) {
             1);
   EXPECT_FALSE(absl::StrContains(last_body_, "vc_validators_enabled_count"));
 
+  // The beacon node's own facts, against the simulator's settings.
+  auto sim_options = sim::ParseSimFlags(sim_args_);
+  ASSERT_TRUE(sim_options.ok());
+  const std::string node = absl::StrCat("http://127.0.0.1:", sim_port_);
+  m = WaitFor(
+      [&](auto& m) {
+        return m[absl::StrCat("stakewatch_source_up{source=\"beacon_node\",target=\"", node,
+                              "\"}")] == 1;
+      },
+      absl::Seconds(20));
+  EXPECT_EQ(m[absl::StrCat("eth_beacon_node_peers{node=\"", node, "\"}")],
+            static_cast<double>(sim_options->peers));
+  EXPECT_EQ(m[absl::StrCat("eth_beacon_node_version_info{node=\"", node, "\",version=\"",
+                           sim::SimNodeVersion(*sim_options), "\"}")],
+            1);
+  EXPECT_EQ(m[absl::StrCat("eth_beacon_node_optimistic{node=\"", node, "\"}")], 0);
+  EXPECT_TRUE(m.count(absl::StrCat("eth_beacon_node_finalized_epoch{node=\"", node, "\"}")));
+
   // Malformed answers: down with reason "decode", the last good values kept, daemon running.
   w3s_.SetBroken(true);
   m = WaitFor([&](auto& m) { return m[up_w3s] == 0; }, absl::Seconds(10));
@@ -542,6 +577,63 @@ TEST_F(SigningPathE2E, Web3SignerValidatorClientAndScrapeTarget) {
   m = WaitFor([&](auto& m) { return m[up_w3s] == 1; }, absl::Seconds(10));
   EXPECT_EQ(m[up_w3s], 1);
   EXPECT_TRUE(sw_->Running());
+
+  // The beacon node gone: its source is down (connect), the other sources stay up.
+  sim_->Stop();
+  const std::string up_node =
+      absl::StrCat("stakewatch_source_up{source=\"beacon_node\",target=\"", node, "\"}");
+  m = WaitFor([&](auto& m) { return m[up_node] == 0; }, absl::Seconds(10));
+  EXPECT_EQ(m[up_node], 0);
+  // The reason depends on how the connection died (refused, reset on a kept-alive one, ...).
+  double node_errors = 0;
+  for (const auto& [name, v] : m) {
+    if (absl::StartsWith(name, absl::StrCat("stakewatch_source_errors_total{source=\"beacon_node\","
+                                            "target=\"",
+                                            node, "\""))) {
+      node_errors += v;
+    }
+  }
+  EXPECT_GE(node_errors, 1);
+  EXPECT_EQ(m[up_w3s], 1);
+  EXPECT_EQ(m["stakewatch_source_up{source=\"validator_client\",target=\"vc1\"}"], 1);
+}
+
+TEST_F(SigningPathE2E, AutoDiscoveryMonitorsEveryKeyWeb3SignerHolds) {
+  // Same stack, stakewatch restarted with web3signer.auto_discover: the keys Web3Signer holds
+  // that no group lists (simulator validators 60-63, and index 1000's key, which is not on chain)
+  // join the discovery group "web3signer".
+  sw_->Stop();
+  auto config = testing::ReadFile(dir_ + "/stakewatch.yml");
+  ASSERT_TRUE(config.ok());
+  const std::string marker = "  timeout: 2s\nvalidator_clients:";
+  const size_t at = config->find(marker);
+  ASSERT_NE(at, std::string::npos);
+  config->insert(at + std::string("  timeout: 2s\n").size(),
+                 "  auto_discover: true\n  discover_labels: {source: web3signer}\n");
+  ASSERT_TRUE(testing::WriteFile(dir_ + "/stakewatch.yml", *config).ok());
+  StartStakewatch("stakewatch2");
+  if (HasFatalFailure()) return;
+
+  auto m = WaitFor([&](auto& m) { return m["stakewatch_monitored_validators"] == kValidators; },
+                   absl::Seconds(60));
+  EXPECT_EQ(m["stakewatch_monitored_validators"], kValidators) << sw_->Stderr();
+  // Discovered validators are accounted in their group like any other.
+  m = WaitFor(
+      [&](auto& m) {
+        return m["eth_validator_group_attestation_duties_total{group=\"web3signer\",source="
+                 "\"web3signer\"}"] >= 4;
+      },
+      absl::Seconds(60));
+  EXPECT_GE(
+      m["eth_validator_group_attestation_duties_total{group=\"web3signer\",source=\"web3signer\"}"],
+      4);
+  // Nothing Web3Signer holds is unmonitored any more (index 1000's key waits to be deposited),
+  // and validators configured by index keep their groups.
+  m = WaitFor([&](auto& m) { return m["eth_web3signer_keys_unmonitored"] == 0; },
+              absl::Seconds(30));
+  EXPECT_EQ(m["eth_web3signer_keys_unmonitored"], 0);
+  EXPECT_EQ(m["eth_validator_group_keys_not_loaded{group=\"main\"}"], 1);
+  EXPECT_TRUE(absl::StrContains(sw_->Stderr(), "monitoring keys discovered in Web3Signer"));
 }
 
 }  // namespace
