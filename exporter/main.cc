@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/check_rules.h"
 #include "app/commands.h"
 #include "app/report.h"
 #include "app/self_metrics.h"
@@ -24,6 +25,7 @@ constexpr char kUsage[] =
     "  demo      a simulated chain and the daemon watching it\n"
     "  report    one-shot accounting of an epoch range (table, json or csv)\n"
     "  simulate  serve a deterministic simulated beacon chain\n"
+    "  check     check rule files as promtool does: check rules FILE...\n"
     "\n"
     "Run 'stakewatch COMMAND --help' for a command's flags; 'stakewatch --version'.\n";
 
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
   if (command == "run") return stakewatch::app::RunCommand(args);
   if (command == "demo") return stakewatch::app::DemoCommand(args);
   if (command == "report") return stakewatch::app::ReportCommand(args);
+  if (command == "check") return stakewatch::app::CheckCommand(args);
   if (command == "simulate") {
     absl::Status s = stakewatch::sim::RunSimulateCommand(args);
     if (!s.ok()) {

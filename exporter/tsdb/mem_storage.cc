@@ -1,7 +1,10 @@
-// MemStorage: one mutex over a hash map from Labels to a sample vector. Appenders queue samples
-// locally and take the lock only to validate (Append) and to publish (Commit).
+// MemStorage: one mutex over a hash map from Labels to a chunked series. Appenders queue samples
+// locally and take the lock only to validate (Append) and to publish (Commit). Readers take the
+// lock only to collect references to the chunks they need (closed chunks are immutable and
+// shared; the head chunk is copied), then decode without it.
 #include <algorithm>
 #include <bit>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -15,14 +18,51 @@
 namespace stakewatch::tsdb {
 namespace {
 
+// A Labels and its hash, computed once per Append: the maps below look it up without hashing
+// the label strings again (heterogeneous lookup).
+struct LabelsRef {
+  const Labels* labels;
+  uint64_t hash;
+};
+
 struct LabelsHash {
+  using is_transparent = void;
   size_t operator()(const Labels& l) const { return static_cast<size_t>(l.Hash()); }
+  size_t operator()(const LabelsRef& r) const { return static_cast<size_t>(r.hash); }
+};
+
+struct LabelsEq {
+  using is_transparent = void;
+  static const Labels& Get(const Labels& l) { return l; }
+  static const Labels& Get(const LabelsRef& r) { return *r.labels; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return Get(a) == Get(b);
+  }
 };
 
 bool SameValue(double a, double b) {
   // Prometheus compares the bits: two NaNs with the same payload are the same value.
   return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
 }
+
+// One series: closed chunks (immutable, shared with readers) and the head chunk being appended.
+struct MemSeries {
+  std::vector<std::shared_ptr<const XorChunk>> closed;  // ascending time
+  XorChunk head;
+
+  bool empty() const { return head.empty() && closed.empty(); }
+  // The newest sample; REQUIRES !empty(). The head is empty only if nothing was ever appended.
+  Sample Last() const { return Sample{head.max_t(), head.last_v()}; }
+  void Append(int64_t t, double v) {
+    if (head.num_samples() >= kSamplesPerChunk) {
+      head.Shrink();
+      closed.push_back(std::make_shared<const XorChunk>(std::move(head)));
+      head = XorChunk();
+    }
+    head.Append(t, v);
+  }
+};
 
 // The shared state behind MemStorage and its appenders.
 struct MemState {
@@ -40,8 +80,10 @@ struct MemState {
 
   const int64_t retention_ms;
   mutable absl::Mutex mu;
-  absl::flat_hash_map<Labels, std::vector<Sample>, LabelsHash> series ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<Labels, MemSeries, LabelsHash, LabelsEq> series ABSL_GUARDED_BY(mu);
   int64_t max_t ABSL_GUARDED_BY(mu) = std::numeric_limits<int64_t>::min();
+  // Reads return nothing older than this (the last Compact()'s cut-off).
+  int64_t min_visible_t ABSL_GUARDED_BY(mu) = std::numeric_limits<int64_t>::min();
   size_t num_samples ABSL_GUARDED_BY(mu) = 0;
 };
 
@@ -50,41 +92,52 @@ class MemAppender final : public Appender {
   explicit MemAppender(MemState* impl) : impl_(impl) {}
 
   AppendError Append(const Labels& labels, int64_t t_ms, double v) override {
-    auto pit = pending_last_.find(labels);
+    const LabelsRef ref{&labels, labels.Hash()};
+    const Sample sample{t_ms, v};
+    auto pit = pending_last_.find(ref);
     if (pit != pending_last_.end()) {
       AppendError e = MemState::Check(&pit->second, t_ms, v);
       if (e != AppendError::kNone) return e;
       if (pit->second.t_ms == t_ms) return AppendError::kNone;  // same sample again: ignored
-    } else {
+      pit->second = sample;
+      queue_.push_back(Pending{pit->first, sample});
+      return AppendError::kNone;
+    }
+    {
       absl::MutexLock lock(&impl_->mu);
       if (impl_->max_t != std::numeric_limits<int64_t>::min() &&
           t_ms < impl_->max_t - impl_->retention_ms) {
         return AppendError::kOutOfBounds;
       }
-      auto it = impl_->series.find(labels);
+      auto it = impl_->series.find(ref);
       if (it != impl_->series.end() && !it->second.empty()) {
-        const Sample& last = it->second.back();
+        const Sample last = it->second.Last();
         AppendError e = MemState::Check(&last, t_ms, v);
         if (e != AppendError::kNone) return e;
         if (last.t_ms == t_ms) return AppendError::kNone;
       }
     }
-    pending_last_[labels] = Sample{t_ms, v};
-    queue_.push_back({labels, Sample{t_ms, v}});
+    // One copy of the labels per series and appender; deque addresses stay put.
+    owned_labels_.push_back(labels);
+    const LabelsRef owned{&owned_labels_.back(), ref.hash};
+    pending_last_.emplace(owned, sample);
+    queue_.push_back(Pending{owned, sample});
     return AppendError::kNone;
   }
 
   absl::Status Commit() override {
     {
       absl::MutexLock lock(&impl_->mu);
-      for (auto& [labels, s] : queue_) {
-        std::vector<Sample>& v = impl_->series[labels];
+      for (const Pending& p : queue_) {
+        auto it = impl_->series.find(p.ref);
+        if (it == impl_->series.end()) it = impl_->series.try_emplace(*p.ref.labels).first;
+        MemSeries& series = it->second;
         // Another appender may have committed newer samples since Append(): re-check, and
         // drop what no longer fits (Prometheus reports these at commit as well).
-        if (!v.empty() && (s.t_ms <= v.back().t_ms)) continue;
-        v.push_back(s);
+        if (!series.empty() && p.s.t_ms <= series.Last().t_ms) continue;
+        series.Append(p.s.t_ms, p.s.v);
         ++impl_->num_samples;
-        impl_->max_t = std::max(impl_->max_t, s.t_ms);
+        impl_->max_t = std::max(impl_->max_t, p.s.t_ms);
       }
     }
     Clear();
@@ -97,11 +150,26 @@ class MemAppender final : public Appender {
   void Clear() {
     queue_.clear();
     pending_last_.clear();
+    owned_labels_.clear();
   }
 
+  struct Pending {
+    LabelsRef ref;  // into owned_labels_
+    Sample s;
+  };
+  struct RefHash {
+    size_t operator()(const LabelsRef& r) const { return static_cast<size_t>(r.hash); }
+  };
+  struct RefEq {
+    bool operator()(const LabelsRef& a, const LabelsRef& b) const {
+      return a.hash == b.hash && *a.labels == *b.labels;
+    }
+  };
+
   MemState* impl_;
-  std::vector<std::pair<Labels, Sample>> queue_;
-  absl::flat_hash_map<Labels, Sample, LabelsHash> pending_last_;
+  std::deque<Labels> owned_labels_;
+  std::vector<Pending> queue_;
+  absl::flat_hash_map<LabelsRef, Sample, RefHash, RefEq> pending_last_;
 };
 
 struct CompiledMatcher {
@@ -135,8 +203,9 @@ std::unique_ptr<Appender> MemStorage::NewAppender() {
   return std::make_unique<MemAppender>(impl_.get());
 }
 
-absl::StatusOr<std::vector<Series>> MemStorage::Select(const std::vector<Matcher>& matchers,
-                                                       int64_t min_t_ms, int64_t max_t_ms) const {
+absl::StatusOr<std::vector<SeriesCursor>> MemStorage::Query(const std::vector<Matcher>& matchers,
+                                                            int64_t min_t_ms,
+                                                            int64_t max_t_ms) const {
   std::vector<CompiledMatcher> compiled;
   compiled.reserve(matchers.size());
   for (const Matcher& m : matchers) {
@@ -152,10 +221,13 @@ absl::StatusOr<std::vector<Series>> MemStorage::Select(const std::vector<Matcher
     }
     compiled.push_back(std::move(c));
   }
-  std::vector<Series> out;
+  std::vector<SeriesCursor> out;
   {
     absl::MutexLock lock(&impl_->mu);
-    for (const auto& [labels, samples] : impl_->series) {
+    min_t_ms = std::max(min_t_ms, impl_->min_visible_t);
+    if (min_t_ms > max_t_ms) return out;
+    for (const auto& [labels, series] : impl_->series) {
+      if (series.empty() || series.Last().t_ms < min_t_ms) continue;
       bool ok = true;
       for (const CompiledMatcher& c : compiled) {
         if (!c.Matches(labels.Get(c.m->name))) {
@@ -164,16 +236,41 @@ absl::StatusOr<std::vector<Series>> MemStorage::Select(const std::vector<Matcher
         }
       }
       if (!ok) continue;
-      auto lo = std::lower_bound(samples.begin(), samples.end(), min_t_ms,
-                                 [](const Sample& s, int64_t t) { return s.t_ms < t; });
-      auto hi = std::upper_bound(samples.begin(), samples.end(), max_t_ms,
-                                 [](int64_t t, const Sample& s) { return t < s.t_ms; });
-      if (lo >= hi) continue;
-      out.push_back(Series{labels, std::vector<Sample>(lo, hi)});
+      std::vector<std::shared_ptr<const XorChunk>> chunks;
+      // Closed chunks are ascending: skip those ending before the range, stop after it.
+      auto first = std::lower_bound(
+          series.closed.begin(), series.closed.end(), min_t_ms,
+          [](const std::shared_ptr<const XorChunk>& c, int64_t t) { return c->max_t() < t; });
+      for (auto c = first; c != series.closed.end() && (*c)->min_t() <= max_t_ms; ++c) {
+        chunks.push_back(*c);
+      }
+      if (!series.head.empty() && series.head.min_t() <= max_t_ms &&
+          series.head.max_t() >= min_t_ms) {
+        chunks.push_back(std::make_shared<const XorChunk>(series.head));
+      }
+      if (chunks.empty()) continue;
+      out.push_back(SeriesCursor{labels, SeriesIterator(std::move(chunks), min_t_ms, max_t_ms)});
     }
   }
   std::sort(out.begin(), out.end(),
-            [](const Series& a, const Series& b) { return a.labels < b.labels; });
+            [](const SeriesCursor& a, const SeriesCursor& b) { return a.labels < b.labels; });
+  return out;
+}
+
+absl::StatusOr<std::vector<Series>> MemStorage::Select(const std::vector<Matcher>& matchers,
+                                                       int64_t min_t_ms, int64_t max_t_ms) const {
+  absl::StatusOr<std::vector<SeriesCursor>> cursors = Query(matchers, min_t_ms, max_t_ms);
+  if (!cursors.ok()) return cursors.status();
+  std::vector<Series> out;
+  out.reserve(cursors->size());
+  std::vector<Sample> scratch;  // decoded once, then copied at its exact size
+  for (SeriesCursor& c : *cursors) {
+    scratch.clear();
+    while (c.samples.Next()) scratch.push_back(c.samples.At());
+    if (!c.samples.status().ok()) return c.samples.status();
+    if (scratch.empty()) continue;
+    out.push_back(Series{std::move(c.labels), std::vector<Sample>(scratch.begin(), scratch.end())});
+  }
   return out;
 }
 
@@ -181,14 +278,17 @@ size_t MemStorage::Compact() {
   absl::MutexLock lock(&impl_->mu);
   if (impl_->max_t == std::numeric_limits<int64_t>::min()) return 0;
   const int64_t min_keep = impl_->max_t - impl_->retention_ms;
+  impl_->min_visible_t = std::max(impl_->min_visible_t, min_keep);
   size_t removed = 0;
   for (auto it = impl_->series.begin(); it != impl_->series.end();) {
-    std::vector<Sample>& v = it->second;
-    auto keep = std::lower_bound(v.begin(), v.end(), min_keep,
-                                 [](const Sample& s, int64_t t) { return s.t_ms < t; });
-    impl_->num_samples -= static_cast<size_t>(keep - v.begin());
-    v.erase(v.begin(), keep);
-    if (v.empty()) {
+    MemSeries& s = it->second;
+    auto keep = std::find_if(
+        s.closed.begin(), s.closed.end(),
+        [min_keep](const std::shared_ptr<const XorChunk>& c) { return c->max_t() >= min_keep; });
+    for (auto c = s.closed.begin(); c != keep; ++c) impl_->num_samples -= (*c)->num_samples();
+    s.closed.erase(s.closed.begin(), keep);
+    if (s.closed.empty() && (s.head.empty() || s.head.max_t() < min_keep)) {
+      impl_->num_samples -= s.head.num_samples();
       impl_->series.erase(it++);
       ++removed;
     } else {
@@ -206,6 +306,95 @@ size_t MemStorage::NumSeries() const {
 size_t MemStorage::NumSamples() const {
   absl::MutexLock lock(&impl_->mu);
   return impl_->num_samples;
+}
+
+int64_t MemStorage::retention_ms() const { return impl_->retention_ms; }
+
+size_t MemStorage::MemoryBytes() const {
+  // Rough heap model: every allocation is counted at its requested size (no allocator slack).
+  constexpr size_t kSharedChunkOverhead = 16;  // make_shared's control block
+  absl::MutexLock lock(&impl_->mu);
+  using Slot = std::pair<const Labels, MemSeries>;
+  size_t bytes = sizeof(MemState) + impl_->series.capacity() * (sizeof(Slot) + 1);
+  for (const auto& [labels, s] : impl_->series) {
+    bytes += labels.items().capacity() * sizeof(Label);
+    for (const Label& l : labels) {
+      if (l.name.capacity() > 15) bytes += l.name.capacity() + 1;  // beyond the SSO buffer
+      if (l.value.capacity() > 15) bytes += l.value.capacity() + 1;
+    }
+    bytes += s.head.MemoryBytes() - sizeof(XorChunk);  // the head itself lives in the slot
+    bytes += s.closed.capacity() * sizeof(std::shared_ptr<const XorChunk>);
+    for (const auto& c : s.closed) bytes += c->MemoryBytes() + kSharedChunkOverhead;
+  }
+  return bytes;
+}
+
+// SeriesIterator.
+
+SeriesIterator::SeriesIterator(std::vector<std::shared_ptr<const XorChunk>> chunks,
+                               int64_t min_t_ms, int64_t max_t_ms)
+    : chunks_(std::move(chunks)), min_t_(min_t_ms), max_t_(max_t_ms) {}
+
+bool SeriesIterator::RawNext() {
+  while (true) {
+    if (it_.Next()) return true;
+    if (!it_.status().ok()) {
+      status_ = it_.status();
+      return false;
+    }
+    if (next_chunk_ >= chunks_.size()) return false;
+    it_ = XorIterator(chunks_[next_chunk_++]->bytes());
+  }
+}
+
+bool SeriesIterator::Finish() {
+  valid_ = false;
+  done_ = true;
+  return false;
+}
+
+bool SeriesIterator::Next() {
+  if (done_) return false;
+  if (valid_) {
+    prev_ = At();
+    has_prev_ = true;
+  }
+  do {
+    if (!RawNext()) return Finish();
+  } while (it_.t() < min_t_);
+  if (it_.t() > max_t_) return Finish();
+  valid_ = true;
+  return true;
+}
+
+bool SeriesIterator::Seek(int64_t t_ms) {
+  if (done_) return false;
+  if (valid_ && it_.t() >= t_ms) return true;
+  t_ms = std::max(t_ms, min_t_);
+  // Skip whole chunks that end before t_ms, unless the open one reaches it.
+  const bool open_reaches = next_chunk_ > 0 && chunks_[next_chunk_ - 1]->max_t() >= t_ms;
+  if (!open_reaches) {
+    while (next_chunk_ < chunks_.size() && chunks_[next_chunk_]->max_t() < t_ms) ++next_chunk_;
+    if (next_chunk_ >= chunks_.size()) return Finish();
+    it_ = XorIterator(chunks_[next_chunk_++]->bytes());
+  }
+  has_prev_ = false;  // samples are being skipped
+  do {
+    if (!RawNext()) return Finish();
+  } while (it_.t() < t_ms);
+  if (it_.t() > max_t_) return Finish();
+  valid_ = true;
+  return true;
+}
+
+bool SeriesIterator::AtOrBefore(int64_t t_ms, Sample* out) {
+  if (!valid_ && !done_ && !has_prev_) Next();  // first call
+  while (valid_ && it_.t() <= t_ms) Next();
+  if (has_prev_ && prev_.t_ms <= t_ms) {
+    *out = prev_;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace stakewatch::tsdb
