@@ -13,6 +13,7 @@
 #include "app/commands.h"
 #include "app/report.h"
 #include "app/self_metrics.h"
+#include "app/test_command.h"
 #include "sim/server.h"
 
 namespace {
@@ -26,6 +27,7 @@ constexpr char kUsage[] =
     "  report    one-shot accounting of an epoch range (table, json or csv)\n"
     "  simulate  serve a deterministic simulated beacon chain\n"
     "  check     check rule files as promtool does: check rules FILE...\n"
+    "  test      run PromQL test scripts: test promql FILE...\n"
     "\n"
     "Run 'stakewatch COMMAND --help' for a command's flags; 'stakewatch --version'.\n";
 
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   if (command == "demo") return stakewatch::app::DemoCommand(args);
   if (command == "report") return stakewatch::app::ReportCommand(args);
   if (command == "check") return stakewatch::app::CheckCommand(args);
+  if (command == "test") return stakewatch::app::TestCommand(args, std::cout, std::cerr);
   if (command == "simulate") {
     absl::Status s = stakewatch::sim::RunSimulateCommand(args);
     if (!s.ok()) {
