@@ -14,3 +14,7 @@ for preset in release asan; do
   echo "== test ($preset)"
   ctest --preset "$preset" -j 2 --timeout 900
 done
+
+# libFuzzer targets (fuzz/README.md): a fixed short run of each over its corpus (issue #5).
+echo "== fuzz (${FUZZ_SECONDS:-30} s per target)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

@@ -557,10 +557,31 @@ class Evaluator {
 
   absl::StatusOr<Matrix> EvalOf(const Expr*, const VectorSelector& vs) {
     const int64_t offset = qs_->OffsetOf(&vs, vs.original_offset_ms);
-    ASSIGN_OR_RETURN(
-        std::vector<tsdb::Series> series,
-        SelectSeries(vs, start_ - offset - qs_->opts->lookback_delta_ms, end_ - offset));
+    const int64_t min_t = start_ - offset - qs_->opts->lookback_delta_ms;
+    const int64_t max_t = end_ - offset;
     Matrix mat;
+    if (const auto* mem = dynamic_cast<const tsdb::MemStorage*>(qs_->storage)) {
+      // Fast path: decode each series lazily, moving forward step by step.
+      ASSIGN_OR_RETURN(std::vector<tsdb::SeriesCursor> cursors,
+                       mem->Query(ToStorageMatchers(vs.matchers), min_t, max_t));
+      mat.reserve(cursors.size());
+      for (tsdb::SeriesCursor& c : cursors) {
+        RETURN_IF_ERROR(qs_->CheckDeadline());
+        Series out{std::move(c.labels), {}};
+        Point p;
+        for (int64_t ts = start_; ts <= end_; ts += interval_) {
+          const int64_t ref = ts - offset;
+          if (!c.samples.AtOrBefore(ref, &p)) continue;
+          if (p.t_ms < ref - qs_->opts->lookback_delta_ms || tsdb::IsStaleNaN(p.v)) continue;
+          RETURN_IF_ERROR(AddSamples(1));
+          out.points.push_back(Point{ts, p.v});
+        }
+        RETURN_IF_ERROR(c.samples.status());
+        if (!out.points.empty()) mat.push_back(std::move(out));
+      }
+      return mat;
+    }
+    ASSIGN_OR_RETURN(std::vector<tsdb::Series> series, SelectSeries(vs, min_t, max_t));
     mat.reserve(series.size());
     for (tsdb::Series& s : series) {
       RETURN_IF_ERROR(qs_->CheckDeadline());

@@ -475,7 +475,7 @@ std::string FormatString(const std::string& s, const Spec& sp) {
     case 'X': {
       std::string hex;
       for (unsigned char c : body) {
-        hex += absl::StrFormat(sp.verb == 'x' ? "%02x" : "%02X", c);
+        hex += sp.verb == 'x' ? absl::StrFormat("%02x", c) : absl::StrFormat("%02X", c);
       }
       return Pad(hex, sp, sp.zero);
     }

@@ -3,13 +3,16 @@
 // lock only to collect references to the chunks they need (closed chunks are immutable and
 // shared; the head chunk is copied), then decode without it.
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <deque>
 #include <limits>
 #include <memory>
 #include <utility>
 
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "re2/re2.h"
@@ -64,6 +67,30 @@ struct MemSeries {
   }
 };
 
+using SeriesMap = absl::node_hash_map<Labels, MemSeries, LabelsHash, LabelsEq>;
+using Entry = SeriesMap::value_type;  // node-based: its address is stable until erased
+
+// Index orders. A query walks series in label order (the order Prometheus's postings give), so
+// its result needs no sort; one with `__name__="x"` walks only the series of that name.
+std::string_view MetricNameOf(const Labels& l) { return l.Get(kMetricName); }
+struct ByLabels {
+  bool operator()(const Entry* a, const Entry* b) const { return a->first < b->first; }
+};
+struct ByName {
+  using is_transparent = void;
+  bool operator()(const Entry* a, const Entry* b) const {
+    const std::string_view na = MetricNameOf(a->first), nb = MetricNameOf(b->first);
+    if (na != nb) return na < nb;
+    return a->first < b->first;
+  }
+  bool operator()(const Entry* a, std::string_view name) const {
+    return MetricNameOf(a->first) < name;
+  }
+  bool operator()(std::string_view name, const Entry* b) const {
+    return name < MetricNameOf(b->first);
+  }
+};
+
 // The shared state behind MemStorage and its appenders.
 struct MemState {
   explicit MemState(int64_t retention) : retention_ms(retention) {}
@@ -78,9 +105,11 @@ struct MemState {
     return AppendError::kNone;
   }
 
-  const int64_t retention_ms;
+  std::atomic<int64_t> retention_ms;
   mutable absl::Mutex mu;
-  absl::flat_hash_map<Labels, MemSeries, LabelsHash, LabelsEq> series ABSL_GUARDED_BY(mu);
+  SeriesMap series ABSL_GUARDED_BY(mu);
+  absl::btree_set<const Entry*, ByLabels> by_labels ABSL_GUARDED_BY(mu);
+  absl::btree_set<const Entry*, ByName> by_name ABSL_GUARDED_BY(mu);
   int64_t max_t ABSL_GUARDED_BY(mu) = std::numeric_limits<int64_t>::min();
   // Reads return nothing older than this (the last Compact()'s cut-off).
   int64_t min_visible_t ABSL_GUARDED_BY(mu) = std::numeric_limits<int64_t>::min();
@@ -130,7 +159,11 @@ class MemAppender final : public Appender {
       absl::MutexLock lock(&impl_->mu);
       for (const Pending& p : queue_) {
         auto it = impl_->series.find(p.ref);
-        if (it == impl_->series.end()) it = impl_->series.try_emplace(*p.ref.labels).first;
+        if (it == impl_->series.end()) {
+          it = impl_->series.try_emplace(*p.ref.labels).first;
+          impl_->by_labels.insert(&*it);
+          impl_->by_name.insert(&*it);
+        }
         MemSeries& series = it->second;
         // Another appender may have committed newer samples since Append(): re-check, and
         // drop what no longer fits (Prometheus reports these at commit as well).
@@ -221,39 +254,47 @@ absl::StatusOr<std::vector<SeriesCursor>> MemStorage::Query(const std::vector<Ma
     }
     compiled.push_back(std::move(c));
   }
-  std::vector<SeriesCursor> out;
-  {
-    absl::MutexLock lock(&impl_->mu);
-    min_t_ms = std::max(min_t_ms, impl_->min_visible_t);
-    if (min_t_ms > max_t_ms) return out;
-    for (const auto& [labels, series] : impl_->series) {
-      if (series.empty() || series.Last().t_ms < min_t_ms) continue;
-      bool ok = true;
-      for (const CompiledMatcher& c : compiled) {
-        if (!c.Matches(labels.Get(c.m->name))) {
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) continue;
-      std::vector<std::shared_ptr<const XorChunk>> chunks;
-      // Closed chunks are ascending: skip those ending before the range, stop after it.
-      auto first = std::lower_bound(
-          series.closed.begin(), series.closed.end(), min_t_ms,
-          [](const std::shared_ptr<const XorChunk>& c, int64_t t) { return c->max_t() < t; });
-      for (auto c = first; c != series.closed.end() && (*c)->min_t() <= max_t_ms; ++c) {
-        chunks.push_back(*c);
-      }
-      if (!series.head.empty() && series.head.min_t() <= max_t_ms &&
-          series.head.max_t() >= min_t_ms) {
-        chunks.push_back(std::make_shared<const XorChunk>(series.head));
-      }
-      if (chunks.empty()) continue;
-      out.push_back(SeriesCursor{labels, SeriesIterator(std::move(chunks), min_t_ms, max_t_ms)});
-    }
+  // An equality matcher on the metric name selects one range of the name index.
+  const Matcher* name_eq = nullptr;
+  for (const Matcher& m : matchers) {
+    if (m.type == Matcher::Type::kEqual && m.name == kMetricName) name_eq = &m;
   }
-  std::sort(out.begin(), out.end(),
-            [](const SeriesCursor& a, const SeriesCursor& b) { return a.labels < b.labels; });
+  std::vector<SeriesCursor> out;
+  absl::MutexLock lock(&impl_->mu);
+  min_t_ms = std::max(min_t_ms, impl_->min_visible_t);
+  if (min_t_ms > max_t_ms) return out;
+  auto visit = [&](const Entry* e) {
+    const Labels& labels = e->first;
+    const MemSeries& series = e->second;
+    if (series.empty() || series.Last().t_ms < min_t_ms) return;
+    for (const CompiledMatcher& c : compiled) {
+      if (!c.Matches(labels.Get(c.m->name))) return;
+    }
+    std::vector<std::shared_ptr<const XorChunk>> chunks;
+    // Closed chunks are ascending: skip those ending before the range, stop after it.
+    auto first = std::lower_bound(
+        series.closed.begin(), series.closed.end(), min_t_ms,
+        [](const std::shared_ptr<const XorChunk>& c, int64_t t) { return c->max_t() < t; });
+    for (auto c = first; c != series.closed.end() && (*c)->min_t() <= max_t_ms; ++c) {
+      chunks.push_back(*c);
+    }
+    if (!series.head.empty() && series.head.min_t() <= max_t_ms &&
+        series.head.max_t() >= min_t_ms) {
+      chunks.push_back(std::make_shared<const XorChunk>(series.head));
+    }
+    if (chunks.empty()) return;
+    out.push_back(SeriesCursor{labels, SeriesIterator(std::move(chunks), min_t_ms, max_t_ms)});
+  };
+  if (name_eq != nullptr) {
+    // Within one name, ByName orders by labels: the result is in label order.
+    const std::string_view name = name_eq->value;
+    for (auto it = impl_->by_name.lower_bound(name);
+         it != impl_->by_name.end() && MetricNameOf((*it)->first) == name; ++it) {
+      visit(*it);
+    }
+  } else {
+    for (const Entry* e : impl_->by_labels) visit(e);
+  }
   return out;
 }
 
@@ -289,6 +330,8 @@ size_t MemStorage::Compact() {
     s.closed.erase(s.closed.begin(), keep);
     if (s.closed.empty() && (s.head.empty() || s.head.max_t() < min_keep)) {
       impl_->num_samples -= s.head.num_samples();
+      impl_->by_labels.erase(&*it);
+      impl_->by_name.erase(&*it);
       impl_->series.erase(it++);
       ++removed;
     } else {
@@ -308,14 +351,19 @@ size_t MemStorage::NumSamples() const {
   return impl_->num_samples;
 }
 
-int64_t MemStorage::retention_ms() const { return impl_->retention_ms; }
+int64_t MemStorage::retention_ms() const { return impl_->retention_ms.load(); }
+
+void MemStorage::SetRetention(int64_t retention_ms) { impl_->retention_ms.store(retention_ms); }
 
 size_t MemStorage::MemoryBytes() const {
   // Rough heap model: every allocation is counted at its requested size (no allocator slack).
   constexpr size_t kSharedChunkOverhead = 16;  // make_shared's control block
   absl::MutexLock lock(&impl_->mu);
   using Slot = std::pair<const Labels, MemSeries>;
-  size_t bytes = sizeof(MemState) + impl_->series.capacity() * (sizeof(Slot) + 1);
+  // Per series: the hash slot (a pointer), the node, and one pointer in each of the two indexes
+  // (B-tree nodes are about 3/4 full).
+  size_t bytes = sizeof(MemState) + impl_->series.capacity() * (sizeof(void*) + 1) +
+                 impl_->series.size() * (sizeof(Slot) + 2 * sizeof(void*) * 4 / 3);
   for (const auto& [labels, s] : impl_->series) {
     bytes += labels.items().capacity() * sizeof(Label);
     for (const Label& l : labels) {

@@ -112,7 +112,10 @@ struct SeriesCursor {
   SeriesIterator samples;
 };
 
-// Everything in memory: a hash map from Labels to a series of XOR chunks (tsdb/chunk.h). A series
+// Everything in memory: a hash map from Labels to a series of XOR chunks (tsdb/chunk.h), plus two
+// ordered indexes (by labels, and by metric name then labels) so that queries walk series in
+// label order without sorting, and a query with `__name__="x"` visits only that name's series. A
+// series
 // appends to its head chunk; after kSamplesPerChunk (120) samples the head is closed (immutable,
 // shared with readers) and a new one started. Compact() drops whole chunks whose newest sample is
 // older than (newest appended timestamp - retention), removes series left without samples, and
@@ -141,6 +144,9 @@ class MemStorage final : public Storage {
   // every series under the lock, so call it for statistics, not per sample).
   size_t MemoryBytes() const;
   int64_t retention_ms() const;
+  // Addition (issue #5): changes the retention (e.g. once the rule files say how far back they
+  // look); applies from the next Append and Compact().
+  void SetRetention(int64_t retention_ms);
 
  private:
   struct Impl;
