@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -52,18 +54,39 @@ void BlockTerminationSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int WaitForTerminationSignal() {
+int WaitForTerminationSignal(const std::function<void()>& on_hangup) {
   sigset_t set = TerminationSignals();
   while (true) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      LogInfo("SIGHUP received; configuration reload is not implemented yet, ignoring");
+      if (on_hangup) {
+        LogInfo("SIGHUP received; reloading the rule files");
+        on_hangup();
+      } else {
+        LogInfo("SIGHUP received; nothing to reload");
+      }
       continue;
     }
     return sig;
   }
 }
+
+namespace {
+
+// Prometheus's default --web.external-url: http://<hostname>:<port of the first listener>.
+std::string DefaultExternalUrl(const std::vector<std::string>& listen) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "localhost");
+  std::string port = "9787";
+  if (!listen.empty()) {
+    const size_t colon = listen[0].rfind(':');
+    if (colon != std::string::npos) port = listen[0].substr(colon + 1);
+  }
+  return absl::StrCat("http://", host, ":", port);
+}
+
+}  // namespace
 
 int RunCommand(const std::vector<std::string>& args) {
   FlagSet flags("stakewatch run");
@@ -80,12 +103,51 @@ int RunCommand(const std::vector<std::string>& args) {
                "Only log messages with the given severity or above: "
                "debug, info, warn, error.");
   flags.String("log.format", &log_format, "Output format of log messages: logfmt or json.");
+  std::string external_url;
+  std::string resend_delay = "1m";
+  std::string query_timeout = "2m";
+  std::string lookback_delta = "5m";
+  int64_t max_samples = 50'000'000;
+  flags.String("web.external-url", &external_url,
+               "The URL under which stakewatch is reachable (for $externalURL in alert templates "
+               "and alert generator URLs). Default: http://<hostname>:<port>.");
+  flags.String("rules.alert.resend-delay", &resend_delay,
+               "Minimum amount of time to wait before resending an alert to Alertmanager.");
+  flags.String("query.timeout", &query_timeout,
+               "Maximum time a query may take before being "
+               "aborted.");
+  flags.String("query.lookback-delta", &lookback_delta,
+               "The maximum lookback duration for retrieving metrics during expression "
+               "evaluations.");
+  flags.Int("query.max-samples", &max_samples,
+            "Maximum number of samples a single query can load into memory.");
   if (absl::Status s = flags.Parse(args); !s.ok()) return Fail(s);
   if (flags.help_requested()) {
     std::cout << flags.Usage();
     return 0;
   }
   if (absl::Status s = ApplyLogFlags(log_level, log_format); !s.ok()) return Fail(s);
+  query::EngineOptions engine;
+  {
+    absl::StatusOr<absl::Duration> d = config::ParsePrometheusDuration(query_timeout);
+    if (!d.ok())
+      return Fail(
+          absl::InvalidArgumentError("--query.timeout: " + std::string(d.status().message())));
+    engine.timeout = *d;
+    d = config::ParsePrometheusDuration(lookback_delta);
+    if (!d.ok() || *d <= absl::ZeroDuration()) {
+      return Fail(absl::InvalidArgumentError("--query.lookback-delta: not a positive duration"));
+    }
+    engine.lookback_delta_ms = absl::ToInt64Milliseconds(*d);
+    if (max_samples <= 0)
+      return Fail(absl::InvalidArgumentError("--query.max-samples must be > 0"));
+    engine.max_samples = max_samples;
+  }
+  absl::StatusOr<absl::Duration> resend = config::ParsePrometheusDuration(resend_delay);
+  if (!resend.ok()) {
+    return Fail(absl::InvalidArgumentError("--rules.alert.resend-delay: " +
+                                           std::string(resend.status().message())));
+  }
   absl::StatusOr<config::Config> cfg = config::LoadConfigFile(config_file);
   if (!cfg.ok()) return Fail(cfg.status());
 
@@ -93,11 +155,20 @@ int RunCommand(const std::vector<std::string>& args) {
   options.config = std::move(*cfg);
   options.listen_addresses = listen;
   options.telemetry_path = telemetry_path;
+  options.config_dir = std::filesystem::path(config_file).parent_path().string();
+  if (options.config_dir.empty()) options.config_dir = ".";
+  options.external_url = external_url.empty() ? DefaultExternalUrl(listen) : external_url;
+  while (!options.external_url.empty() && options.external_url.back() == '/') {
+    options.external_url.pop_back();
+  }
+  options.resend_delay = *resend;
+  options.engine = engine;
   absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Create(std::move(options));
   if (!daemon.ok()) return Fail(daemon.status());
   if (absl::Status s = (*daemon)->Start(); !s.ok()) return Fail(s);
   LogInfo("stakewatch started", {{"version", StakewatchVersion()}, {"config", config_file}});
-  const int sig = WaitForTerminationSignal();
+  Daemon* d = daemon->get();
+  const int sig = WaitForTerminationSignal([d] { (void)d->Reload(); });
   LogInfo("shutting down", {{"signal", absl::StrCat(sig)}});
   (*daemon)->Stop();
   return 0;

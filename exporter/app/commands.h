@@ -5,6 +5,8 @@
 // command starts inherits the blocked mask and WaitForTerminationSignal() receives the signal.
 #pragma once
 
+#include <functional>
+
 #include <string>
 #include <vector>
 
@@ -13,7 +15,8 @@ namespace stakewatch::app {
 // Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and threads it creates later).
 void BlockTerminationSignals();
 // Waits for SIGINT or SIGTERM; returns the signal number.
-int WaitForTerminationSignal();
+// SIGHUP calls `on_hangup` (if set) and keeps waiting.
+int WaitForTerminationSignal(const std::function<void()>& on_hangup = nullptr);
 
 // `stakewatch run`: the daemon (the default command).
 int RunCommand(const std::vector<std::string>& args);

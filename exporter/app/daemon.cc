@@ -5,11 +5,13 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "app/beacon_node_metrics.h"
 #include "app/node_info.h"
 #include "app/progress.h"
+#include "app/rules_runtime.h"
 #include "app/signing_path.h"
 #include "app/source_health.h"
 #include "beacon/decode.h"
@@ -129,14 +131,26 @@ absl::Status Daemon::Init() {
                      NodeInfoPoller::Create(info_nodes, info_interval, cfg.beacon.timeout, &store_,
                                             node_metrics_.get(), source_health_.get()));
   }
+  storage_ = std::make_unique<tsdb::MemStorage>();
+  {
+    RulesRuntimeOptions ro;
+    ro.config = &options_.config;
+    ro.config_dir = options_.config_dir;
+    ro.storage = storage_.get();
+    ro.metrics_store = &store_;
+    ro.clock = options_.clock;
+    ro.external_url = options_.external_url;
+    ro.resend_delay = options_.resend_delay;
+    ro.engine = options_.engine;
+    ASSIGN_OR_RETURN(rules_, RulesRuntime::Create(std::move(ro)));
+  }
   if (cfg.slashing_db.has_value() || cfg.web3signer.has_value() || !cfg.validator_clients.empty() ||
       !cfg.scrape_configs.empty()) {
-    if (!cfg.scrape_configs.empty()) scrape_storage_ = std::make_unique<tsdb::MemStorage>();
     SigningPathOptions so;
     so.config = &options_.config;
     so.store = &store_;
     so.health = source_health_.get();
-    so.scrape_storage = scrape_storage_.get();
+    so.scrape_storage = storage_.get();
     so.clock = options_.clock;
     for (const config::ValidatorGroup& g : cfg.validators.groups) so.group_names.push_back(g.name);
     so.per_validator_metrics = cfg.validators.per_validator_metrics;
@@ -152,6 +166,8 @@ absl::Status Daemon::Init() {
   }
   return absl::OkStatus();
 }
+
+absl::Status Daemon::Reload() { return rules_->Reload(); }
 
 std::string Daemon::RenderLandingPage() const {
   return absl::StrCat(
@@ -201,6 +217,23 @@ absl::Status Daemon::Start() {
         res.set_content("Not ready: no epoch processed yet\n", "text/plain; charset=utf-8");
       }
     });
+    // POST or PUT /-/reload, as Prometheus's: 200 with an empty body, or 500 with the error.
+    // Handled before routing because cpp-httplib rejects a POST without Content-Length (what
+    // `curl -X POST .../-/reload` sends) with 400 when it reads the body; the connection is
+    // closed afterwards since a body, if any, is not read.
+    server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (req.path != "/-/reload") return httplib::Server::HandlerResponse::Unhandled;
+      res.set_header("Connection", "close");
+      if (req.method != "POST" && req.method != "PUT") {
+        res.status = 405;
+        res.set_content("Only POST or PUT requests allowed\n", "text/plain; charset=utf-8");
+      } else if (absl::Status s = Reload(); !s.ok()) {
+        res.status = 500;
+        res.set_content(absl::StrCat("failed to reload config: ", s.message(), "\n"),
+                        "text/plain; charset=utf-8");
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    });
     const std::string bind_host = host.empty() ? "0.0.0.0" : host;
     int bound = port;
     if (port == 0) {
@@ -219,6 +252,15 @@ absl::Status Daemon::Start() {
     server_threads_.emplace_back([raw] { raw->listen_after_bind(); });
     LogInfo("listening", {{"address", bound_addresses_.back()}});
   }
+  {
+    // The rules runtime scrapes this process through the first listener.
+    std::string self;
+    if (!bound_addresses_.empty()) {
+      self = bound_addresses_[0];
+      if (absl::StartsWith(self, ":")) self = absl::StrCat("127.0.0.1", self);
+    }
+    RETURN_IF_ERROR(rules_->Start(self, options_.telemetry_path));
+  }
   if (client_ != nullptr) poll_thread_ = std::thread([this] { PollLoop(); });
   if (node_info_ != nullptr) node_info_->Start();
   if (signing_path_ != nullptr) signing_path_->Start();
@@ -234,6 +276,7 @@ void Daemon::Stop() {
   if (event_stream_ != nullptr) event_stream_->Stop();
   if (node_info_ != nullptr) node_info_->Stop();
   if (signing_path_ != nullptr) signing_path_->Stop();
+  if (rules_ != nullptr) rules_->Stop();
   for (auto& s : servers_) s->stop();
   for (auto& t : server_threads_) {
     if (t.joinable()) t.join();

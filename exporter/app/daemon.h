@@ -31,6 +31,7 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "exposition/series_store.h"
+#include "query/engine.h"
 #include "tsdb/storage.h"
 
 namespace httplib {
@@ -48,6 +49,7 @@ namespace stakewatch::app {
 
 class BeaconNodeMetrics;
 class NodeInfoPoller;
+class RulesRuntime;
 class SigningPath;
 class SourceHealth;
 
@@ -57,6 +59,13 @@ struct DaemonOptions {
   std::vector<std::string> listen_addresses = {":9787"};
   std::string telemetry_path = "/metrics";
   Clock* clock = Clock::Real();
+  // The configuration file's directory: rule_files globs are relative to it.
+  std::string config_dir = ".";
+  // --web.external-url (for $externalURL and alert generator URLs); empty: derived from the
+  // host name and the first listen address, as Prometheus does.
+  std::string external_url;
+  absl::Duration resend_delay = absl::Minutes(1);  // --rules.alert.resend-delay
+  query::EngineOptions engine;                     // --query.timeout, --query.max-samples
   // Called on the polling thread after each processed epoch (the demo prints progress).
   std::function<void(const accounting::EpochResult&, absl::Duration took)> on_epoch;
 };
@@ -76,6 +85,12 @@ class Daemon {
   // "host:port" actually bound, one per listen address (valid after Start()).
   const std::vector<std::string>& bound_addresses() const { return bound_addresses_; }
   exposition::SeriesStore& store() { return store_; }
+
+  // Reloads the rule files (SIGHUP, POST /-/reload). On error the previous rules keep running;
+  // the error is logged, counted in stakewatch_rules_config_last_reload_successful and returned.
+  absl::Status Reload();
+  // The rule manager, engine and series store (valid after Create).
+  RulesRuntime& rules() { return *rules_; }
 
  private:
   explicit Daemon(DaemonOptions options);
@@ -113,9 +128,11 @@ class Daemon {
   // Validator clients, Web3Signer, the slashing-protection database, scrape targets and the
   // key-safety reconciliation; null when none of them is configured.
   std::unique_ptr<SigningPath> signing_path_;
-  std::unique_ptr<tsdb::MemStorage> scrape_storage_;  // scrape_configs' samples (for rules)
-  int32_t discover_group_ = -1;                       // web3signer.auto_discover's group id
-  size_t signing_keys_known_ = SIZE_MAX;              // pubkeys handed to signing_path_ last time
+  // Scraped targets, stakewatch's own series and recording-rule output (for rules and the API).
+  std::unique_ptr<tsdb::MemStorage> storage_;
+  std::unique_ptr<RulesRuntime> rules_;   // the rule manager and PromQL engine
+  int32_t discover_group_ = -1;           // web3signer.auto_discover's group id
+  size_t signing_keys_known_ = SIZE_MAX;  // pubkeys handed to signing_path_ last time
   std::unique_ptr<ValidatorMetrics> validator_metrics_;
   std::unique_ptr<beacon::BeaconClient> client_;  // null when no beacon node is configured
   accounting::MonitoredSet monitored_;

@@ -7,13 +7,16 @@
 #include "promql/parser.h"
 #include "promqltest/script.h"
 #include "query/promqltest_engine.h"
+#include "unittest/test_rules.h"
 
 namespace stakewatch::app {
 namespace {
 
 constexpr char kUsage[] =
     "usage: stakewatch test promql FILE...\n"
-    "  Runs PromQL test scripts in Prometheus's promqltest format against stakewatch's engine.\n";
+    "  Runs PromQL test scripts in Prometheus's promqltest format against stakewatch's engine.\n"
+    "usage: stakewatch test rules TEST_FILE...\n"
+    "  Runs rule unit tests in promtool's format (as `promtool test rules`).\n";
 
 int TestPromql(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
   if (files.empty()) {
@@ -57,6 +60,10 @@ int TestCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     (args.empty() ? err : out) << kUsage;
     return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "rules") {
+    return unittest::TestRulesCommand(std::vector<std::string>(args.begin() + 1, args.end()), out,
+                                      err);
   }
   if (args[0] == "promql") {
     return TestPromql(std::vector<std::string>(args.begin() + 1, args.end()), out, err);

@@ -4,6 +4,8 @@
 //                                    against stakewatch's PromQL engine, with the checks of
 //                                    Prometheus's own harness (range re-check, @ re-check); prints
 //                                    each failure, then the line "N passed, M failed".
+//   stakewatch test rules FILE...    runs rule unit tests in promtool's format, printing exactly
+//                                    what `promtool test rules` prints (unittest/test_rules.h).
 //
 // Threads: call from one thread (a command).
 #pragma once

@@ -1168,11 +1168,13 @@ absl::StatusOr<Config> Parser::Parse(const YAML::Node& root) {
     RETURN_IF_ERROR(ParseValidators(*val, &c.validators));
   }
   if (std::optional<Value> s = f.Get("storage")) {
-    ASSIGN_OR_RETURN(Fields sf, Map(*s, {"path"}));
+    ASSIGN_OR_RETURN(Fields sf, Map(*s, {"path", "retention", "self_scrape"}));
     if (std::optional<Value> path = sf.Get("path")) {
       ASSIGN_OR_RETURN(c.storage.path, String(*path));
       if (c.storage.path.empty()) return Error(*path, "must not be empty");
     }
+    RETURN_IF_ERROR(SetDuration(sf, "retention", Zero::kAllowed, &c.storage.retention));
+    RETURN_IF_ERROR(SetBool(sf, "self_scrape", &c.storage.self_scrape));
   }
   if (std::optional<Value> d = f.Get("slashing_db")) {
     SlashingDbConfig db;

@@ -257,6 +257,13 @@ struct ValidatorsConfig {
 // `storage`.
 struct StorageConfig {
   std::string path = "data/";  // state directory; non-empty
+  // How long the in-memory series store (rules, the query API) keeps samples. 0: the longest
+  // range the loaded rule files look back (ranges, offsets, subqueries, the 5m lookback) plus
+  // one hour, and at least 6 hours.
+  absl::Duration retention = absl::ZeroDuration();
+  // Whether stakewatch scrapes its own /metrics into that store every global.scrape_interval
+  // (job "stakewatch"), as Prometheus would, so rule files can use its series.
+  bool self_scrape = true;
 };
 
 // The whole file.

@@ -1,0 +1,209 @@
+#include "app/rules_runtime.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "promql/parser.h"
+#include "rules/rulefmt.h"
+
+namespace stakewatch::app {
+namespace {
+
+constexpr int64_t kHourMs = 3600 * 1000;
+constexpr int64_t kMinRetentionMs = 6 * kHourMs;
+
+int64_t Lookback(const promql::Expr& e, int64_t outer, int64_t lookback_ms) {
+  using namespace promql;  // NOLINT: AST node names
+  auto pos = [](int64_t v) { return std::max<int64_t>(v, 0); };
+  if (const auto* vs = std::get_if<VectorSelector>(&e.node)) {
+    return outer + pos(vs->original_offset_ms) + lookback_ms;
+  }
+  if (const auto* ms = std::get_if<MatrixSelector>(&e.node)) {
+    return outer + ms->range_ms + pos(ms->vector_selector.original_offset_ms);
+  }
+  if (const auto* sq = std::get_if<SubqueryExpr>(&e.node)) {
+    return Lookback(*sq->expr, outer + sq->range_ms + pos(sq->original_offset_ms), lookback_ms);
+  }
+  int64_t best = 0;
+  auto visit = [&](const ExprPtr& c) {
+    if (c) best = std::max(best, Lookback(*c, outer, lookback_ms));
+  };
+  if (const auto* p = std::get_if<ParenExpr>(&e.node)) visit(p->expr);
+  if (const auto* u = std::get_if<UnaryExpr>(&e.node)) visit(u->expr);
+  if (const auto* b = std::get_if<BinaryExpr>(&e.node)) {
+    visit(b->lhs);
+    visit(b->rhs);
+  }
+  if (const auto* a = std::get_if<AggregateExpr>(&e.node)) {
+    visit(a->param);
+    visit(a->expr);
+  }
+  if (const auto* c = std::get_if<Call>(&e.node)) {
+    for (const ExprPtr& arg : c->args) visit(arg);
+  }
+  return best;
+}
+
+tsdb::Labels ToLabels(const std::map<std::string, std::string>& m) {
+  std::vector<std::pair<std::string, std::string>> pairs(m.begin(), m.end());
+  return tsdb::Labels::FromPairs(pairs);
+}
+
+}  // namespace
+
+int64_t LongestLookbackMs(const std::vector<std::string>& files, int64_t lookback_ms) {
+  int64_t best = 0;
+  for (const std::string& f : files) {
+    rules::ParseResult r = rules::ParseRuleFile(f, {});
+    if (!r.errors.empty()) continue;
+    for (const rules::RuleGroup& g : r.file.groups) {
+      for (const rules::Rule& rule : g.rules) {
+        absl::StatusOr<promql::ExprPtr> e = promql::ParseExpr(rule.expr);
+        if (e.ok()) best = std::max(best, Lookback(**e, 0, lookback_ms));
+      }
+    }
+  }
+  return best;
+}
+
+RulesRuntime::RulesRuntime(RulesRuntimeOptions options)
+    : options_(std::move(options)), config_(*options_.config), engine_(options_.engine) {}
+
+RulesRuntime::~RulesRuntime() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<RulesRuntime>> RulesRuntime::Create(RulesRuntimeOptions options) {
+  if (options.config == nullptr || options.storage == nullptr) {
+    return absl::InvalidArgumentError("rules runtime needs a configuration and a storage");
+  }
+  std::unique_ptr<RulesRuntime> rt(new RulesRuntime(std::move(options)));
+  ruleeval::ManagerOptions mo;
+  mo.storage = rt->options_.storage;
+  RulesRuntime* self = rt.get();
+  mo.query = [self](const promql::Expr& expr, std::string_view,
+                    int64_t ts_ms) -> absl::StatusOr<query::Vector> {
+    ASSIGN_OR_RETURN(query::Value v, self->engine_.Instant(expr, ts_ms, *self->options_.storage));
+    if (auto* vec = std::get_if<query::Vector>(&v)) return std::move(*vec);
+    if (auto* s = std::get_if<query::Scalar>(&v)) {
+      return query::Vector{query::VSample{tsdb::Labels(), s->t_ms, s->v}};
+    }
+    return absl::InvalidArgumentError("rule result is not a vector or scalar");
+  };
+  mo.clock = rt->options_.clock;
+  mo.evaluation_interval = rt->config_.global.evaluation_interval;
+  mo.external_labels = ToLabels(rt->config_.global.external_labels);
+  mo.external_url = rt->options_.external_url;
+  mo.resend_delay = rt->options_.resend_delay;
+  mo.notify = rt->options_.notify;
+  mo.metrics_store = rt->options_.metrics_store;
+  rt->manager_ = std::make_unique<ruleeval::Manager>(std::move(mo));
+  ASSIGN_OR_RETURN(std::vector<std::string> files, rt->ResolveFiles());
+  RETURN_IF_ERROR(rt->manager_->Update(files));
+  rt->ApplyRetention(files);
+  {
+    absl::MutexLock lock(&rt->mu_);
+    rt->files_ = files;
+  }
+  LogInfo("rule files loaded", {{"files", absl::StrJoin(files, ",")}});
+  return rt;
+}
+
+absl::StatusOr<std::vector<std::string>> RulesRuntime::ResolveFiles() const {
+  std::vector<std::string> out;
+  for (const std::string& pattern : config_.rule_files) {
+    std::filesystem::path p(pattern);
+    if (p.is_relative()) p = std::filesystem::path(options_.config_dir) / p;
+    glob_t g{};
+    const int rc = ::glob(p.string().c_str(), 0, nullptr, &g);
+    if (rc == 0) {
+      for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+    } else if (rc != GLOB_NOMATCH) {
+      globfree(&g);
+      return absl::InvalidArgumentError(
+          absl::StrCat("error retrieving rule files for ", pattern, ": bad pattern"));
+    }
+    globfree(&g);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void RulesRuntime::ApplyRetention(const std::vector<std::string>& files) {
+  int64_t retention = absl::ToInt64Milliseconds(config_.storage.retention);
+  if (retention <= 0) {
+    const int64_t longest = LongestLookbackMs(files, options_.engine.lookback_delta_ms);
+    retention = std::max(kMinRetentionMs, longest + kHourMs);
+  }
+  if (retention != options_.storage->retention_ms()) {
+    options_.storage->SetRetention(retention);
+    LogInfo("series store retention",
+            {{"retention", config::FormatPrometheusDuration(absl::Milliseconds(retention))}});
+  }
+}
+
+absl::Status RulesRuntime::Reload() {
+  absl::StatusOr<std::vector<std::string>> files = ResolveFiles();
+  absl::Status s = files.ok() ? manager_->Update(*files) : files.status();
+  if (!s.ok()) {
+    LogError("rule files reload failed; the previous rules keep running",
+             {{"err", std::string(s.message())}});
+    return s;
+  }
+  ApplyRetention(*files);
+  {
+    absl::MutexLock lock(&mu_);
+    files_ = *files;
+  }
+  LogInfo("rule files reloaded", {{"files", absl::StrJoin(*files, ",")}});
+  return absl::OkStatus();
+}
+
+std::vector<std::string> RulesRuntime::files() const {
+  absl::MutexLock lock(&mu_);
+  return files_;
+}
+
+absl::Status RulesRuntime::Start(const std::string& self_address,
+                                 const std::string& telemetry_path) {
+  if (started_) return absl::FailedPreconditionError("rules runtime already started");
+  started_ = true;
+  if (config_.storage.self_scrape && !self_address.empty()) {
+    config::ScrapeConfig sc;
+    sc.job_name = "stakewatch";
+    sc.scrape_interval = config_.global.scrape_interval;
+    sc.scrape_timeout = config_.global.scrape_timeout;
+    sc.metrics_path = telemetry_path;
+    sc.static_configs.push_back(config::StaticConfig{{self_address}, {}});
+    ASSIGN_OR_RETURN(self_scraper_, scrape::Scraper::Create(sc, options_.storage, options_.clock));
+    self_scraper_->Start();
+  }
+  manager_->Start();
+  compact_thread_ = std::thread([this] { CompactLoop(); });
+  return absl::OkStatus();
+}
+
+void RulesRuntime::CompactLoop() {
+  while (!stop_.WaitForNotificationWithTimeout(absl::Minutes(1))) {
+    const size_t removed = options_.storage->Compact();
+    if (removed > 0)
+      LogDebug("series store compacted", {{"series_removed", absl::StrCat(removed)}});
+  }
+}
+
+void RulesRuntime::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (self_scraper_ != nullptr) self_scraper_->Stop();
+  if (manager_ != nullptr) manager_->Stop();
+  if (compact_thread_.joinable()) compact_thread_.join();
+}
+
+}  // namespace stakewatch::app

@@ -1,0 +1,155 @@
+// The rules engine inside a running daemon: `stakewatch run` with rule_files scrapes its own
+// /metrics (job "stakewatch"), evaluates the rules on schedule, writes recording-rule output and
+// ALERTS into its series store, exports the rule self-metrics, and reloads on POST /-/reload and
+// SIGHUP, keeping the old rules when a new file is invalid.
+#include <signal.h>
+
+#include <httplib.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "support/process.h"
+
+namespace stakewatch {
+namespace {
+
+using testing::FreePort;
+using testing::HttpGet;
+using testing::MakeTempDir;
+using testing::ParseMetricsText;
+using testing::StakewatchBinary;
+using testing::Subprocess;
+using testing::WriteFile;
+
+constexpr char kGood[] = R"(groups:
+  - name: self
+    interval: 1s
+    rules:
+      - record: job:up:sum
+        expr: sum by (job) (up)
+      - alert: SelfScraped
+        expr: job:up:sum{job="stakewatch"} == 1
+        labels: {severity: info}
+        annotations:
+          summary: "{{ $labels.job }} scraped, {{ $value }} target(s) up in {{ $externalLabels.cluster }}"
+)";
+
+class DaemonRules : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("sw-daemon-rules");
+    port_ = FreePort();
+    std::filesystem::create_directories(dir_ + "/rules");
+    ASSERT_TRUE(WriteFile(dir_ + "/rules/self.yml", kGood).ok());
+    ASSERT_TRUE(WriteFile(dir_ + "/stakewatch.yml",
+                          absl::StrCat("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                                       "  external_labels: {cluster: lab}\n"
+                                       "rule_files: [\"rules/*.yml\"]\n"
+                                       "storage:\n  path: ",
+                                       dir_, "/data\n"))
+                    .ok());
+    absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(
+        {StakewatchBinary(), "run", absl::StrCat("--config.file=", dir_, "/stakewatch.yml"),
+         absl::StrCat("--web.listen-address=127.0.0.1:", port_)},
+        dir_ + "/stakewatch");
+    ASSERT_TRUE(p.ok()) << p.status();
+    proc_ = std::move(*p);
+    ASSERT_TRUE(proc_->WaitForOutput("stakewatch started", absl::Seconds(20)).ok())
+        << proc_->Stderr();
+  }
+
+  std::map<std::string, double> Metrics() {
+    absl::StatusOr<testing::HttpResult> r = HttpGet("127.0.0.1", port_, "/metrics");
+    if (!r.ok() || r->status != 200) return {};
+    return ParseMetricsText(r->body);
+  }
+
+  // Polls /metrics until `series` reaches at least `min` (generous deadline; not a timing test).
+  double WaitFor(const std::string& series, double min) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    double v = -1;
+    while (absl::Now() < deadline) {
+      std::map<std::string, double> m = Metrics();
+      auto it = m.find(series);
+      if (it != m.end()) {
+        v = it->second;
+        if (v >= min) return v;
+      }
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    return v;
+  }
+
+  std::string Group() const {
+    return absl::StrCat("{rule_group=\"", dir_, "/rules/self.yml;self\"}");
+  }
+
+  std::string dir_;
+  int port_ = 0;
+  std::unique_ptr<Subprocess> proc_;
+};
+
+TEST_F(DaemonRules, EvaluatesOnScheduleWithItsOwnSeries) {
+  // Each pass writes the recording (1 sample), ALERTS and ALERTS_FOR_STATE (1 each) once the
+  // self-scrape has produced `up`.
+  EXPECT_GE(WaitFor("stakewatch_rule_group_last_evaluation_samples" + Group(), 3), 3);
+  EXPECT_GE(WaitFor("stakewatch_rule_evaluations_total" + Group(), 6), 6);
+  std::map<std::string, double> m = Metrics();
+  EXPECT_EQ(m["stakewatch_rule_group_rules" + Group()], 2);
+  EXPECT_EQ(m["stakewatch_rule_group_interval_seconds" + Group()], 1);
+  EXPECT_EQ(m["stakewatch_rule_evaluation_failures_total" + Group()], 0);
+  EXPECT_EQ(m["stakewatch_rules_config_last_reload_successful"], 1);
+}
+
+TEST_F(DaemonRules, InvalidReloadKeepsTheOldRules) {
+  ASSERT_GE(WaitFor("stakewatch_rule_evaluations_total" + Group(), 2), 2);
+  ASSERT_TRUE(
+      WriteFile(dir_ + "/rules/broken.yml",
+                "groups:\n  - name: broken\n    rules:\n      - record: x\n        expr: sum(\n")
+          .ok());
+  httplib::Client client("127.0.0.1", port_);
+  httplib::Result r = client.Post("/-/reload");
+  ASSERT_TRUE(r) << "no answer";
+  EXPECT_EQ(r->status, 500);
+  EXPECT_TRUE(absl::StrContains(r->body, "failed to reload config:")) << r->body;
+  EXPECT_TRUE(absl::StrContains(r->body, "broken.yml")) << r->body;
+  std::map<std::string, double> m = Metrics();
+  EXPECT_EQ(m["stakewatch_rules_config_last_reload_successful"], 0);
+  // The old group keeps being evaluated.
+  const double before = m["stakewatch_rule_evaluations_total" + Group()];
+  EXPECT_GE(WaitFor("stakewatch_rule_evaluations_total" + Group(), before + 4), before + 4);
+  EXPECT_TRUE(absl::StrContains(proc_->Stdout() + proc_->Stderr(),
+                                "rule files reload failed; the previous rules keep running"));
+
+  // Fixed file + SIGHUP: reloaded, and the new group runs too.
+  ASSERT_TRUE(WriteFile(dir_ + "/rules/broken.yml",
+                        "groups:\n  - name: broken\n    interval: 1s\n    rules:\n"
+                        "      - record: x\n        expr: vector(1)\n")
+                  .ok());
+  ASSERT_EQ(kill(proc_->pid(), SIGHUP), 0);
+  EXPECT_EQ(WaitFor("stakewatch_rules_config_last_reload_successful", 1), 1);
+  EXPECT_GE(WaitFor(absl::StrCat("stakewatch_rule_evaluations_total{rule_group=\"", dir_,
+                                 "/rules/broken.yml;broken\"}"),
+                    2),
+            2);
+}
+
+TEST_F(DaemonRules, ReloadAnswersLikePrometheus) {
+  httplib::Client client("127.0.0.1", port_);
+  httplib::Result get = client.Get("/-/reload");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+  httplib::Result post = client.Post("/-/reload");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 200);
+  EXPECT_EQ(post->body, "");
+}
+
+}  // namespace
+}  // namespace stakewatch
