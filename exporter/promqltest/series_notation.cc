@@ -11,8 +11,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/strings.h"
 
 namespace stakewatch::promqltest {
 namespace {
@@ -444,8 +446,10 @@ class DescParser {
   // The grammar's `uint`: strconv.ParseUint(s, 10, 64).
   static absl::Status ToUint(const Token& t, uint64_t* n) {
     if (t.type != kNumber) {
-      return ParseError(t.pos, absl::StrCat("unexpected ", Describe(t),
-                                            " in series values, expected repetition count"));
+      // The grammar's generic `error` alternative: no "expected" part, and a space token is
+      // described by its text (as promtool 2.42 prints it).
+      return ParseError(t.pos, absl::StrCat("unexpected ", t.type == kSpace ? "\" \"" : Describe(t),
+                                            " in series values"));
     }
     const char* b = t.text.data();
     auto [p, ec] = std::from_chars(b, b + t.text.size(), *n, 10);
@@ -496,7 +500,7 @@ class DescParser {
       SkipSpaces();
       if (pos_ >= in_.size() || in_[pos_] != '=' ||
           (pos_ + 1 < in_.size() && in_[pos_ + 1] == '~')) {
-        return ParseError(pos_, "unexpected token in label set, expected \"=\"");
+        return UnexpectedInBraces("\"=\"");
       }
       ++pos_;
       SkipSpaces();
@@ -512,10 +516,37 @@ class DescParser {
     }
   }
 
+  // The parse error for the token at pos_ inside a label set, worded as Prometheus's parser
+  // (yacc's "unexpected <item> in label set, expected <what>") or lexer (lexInsideBraces) words
+  // it: `unexpected identifier "b" in label set, expected string`, `unexpected "}" ...`,
+  // `unexpected <op:=~> ...`, `unexpected character inside braces: '5'`.
+  absl::Status UnexpectedInBraces(std::string_view expected) const {
+    if (pos_ >= in_.size()) return ParseError(pos_, "unexpected end of input inside braces");
+    const char c = in_[pos_];
+    const std::string_view rest = in_.substr(pos_);
+    std::string item;
+    if (IsAlpha(c)) {
+      size_t end = pos_;
+      while (end < in_.size() && IsAlnum(in_[end])) ++end;
+      item = absl::StrFormat("identifier \"%s\"", std::string(in_.substr(pos_, end - pos_)));
+    } else if (absl::StartsWith(ToAbsl(rest), "=~") || absl::StartsWith(ToAbsl(rest), "!~") ||
+               absl::StartsWith(ToAbsl(rest), "!=")) {
+      item = absl::StrCat("<op:", ToAbsl(rest.substr(0, 2)), ">");
+    } else if (c == '=') {
+      item = "<op:=>";
+    } else if (c == '}' || c == ',' || c == '{') {
+      item = absl::StrCat("\"", std::string(1, c), "\"");
+    } else {
+      return ParseError(pos_, absl::StrCat("unexpected character inside braces: ", QuoteChar(c)));
+    }
+    return ParseError(
+        pos_, absl::StrCat("unexpected ", item, " in label set, expected ", ToAbsl(expected)));
+  }
+
   // A PromQL string literal: "..." or '...' with Go escapes, or `...` raw.
   absl::Status ParseString(std::string* out) {
     if (pos_ >= in_.size() || (in_[pos_] != '"' && in_[pos_] != '\'' && in_[pos_] != '`')) {
-      return ParseError(pos_, "unexpected token in label set, expected string");
+      return UnexpectedInBraces("string");
     }
     const char quote = in_[pos_];
     const size_t start = pos_++;
