@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/api.h"
 #include "app/beacon_node_metrics.h"
 #include "app/node_info.h"
 #include "app/progress.h"
@@ -144,6 +145,20 @@ absl::Status Daemon::Init() {
     ro.engine = options_.engine;
     ASSIGN_OR_RETURN(rules_, RulesRuntime::Create(std::move(ro)));
   }
+  {
+    api::ApiOptions ao;
+    ao.engine = &rules_->engine();
+    ao.storage = storage_.get();
+    RulesRuntime* rules = rules_.get();
+    ao.rule_groups = [rules] { return rules->manager().Groups(); };
+    exposition::SeriesStore* store = &store_;
+    ao.metadata = [store] { return OwnMetadata(*store); };
+    ao.build_info.version = std::string(StakewatchVersion());
+    ao.build_info.revision = std::string(StakewatchRevision());
+    ao.build_info.go_version = "none (C++)";
+    ao.clock = options_.clock;
+    api_ = std::make_unique<api::Api>(std::move(ao));
+  }
   if (cfg.slashing_db.has_value() || cfg.web3signer.has_value() || !cfg.validator_clients.empty() ||
       !cfg.scrape_configs.empty()) {
     SigningPathOptions so;
@@ -168,6 +183,33 @@ absl::Status Daemon::Init() {
 }
 
 absl::Status Daemon::Reload() { return rules_->Reload(); }
+
+std::vector<api::MetricMetadata> OwnMetadata(const exposition::SeriesStore& store) {
+  std::vector<api::MetricMetadata> out;
+  for (const std::string& name : store.FamilyNames()) {
+    const exposition::Family* f = store.FindFamily(name);
+    if (f == nullptr || f->size() == 0) continue;
+    api::MetricMetadata m;
+    m.metric = name;
+    m.help = f->desc().help;
+    switch (f->desc().type) {
+      case exposition::MetricType::kCounter:
+        m.type = "counter";
+        break;
+      case exposition::MetricType::kGauge:
+        m.type = "gauge";
+        break;
+      case exposition::MetricType::kHistogram:
+        m.type = "histogram";
+        break;
+      case exposition::MetricType::kUntyped:
+        m.type = "unknown";
+        break;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
 
 std::string Daemon::RenderLandingPage() const {
   return absl::StrCat(
@@ -217,6 +259,7 @@ absl::Status Daemon::Start() {
         res.set_content("Not ready: no epoch processed yet\n", "text/plain; charset=utf-8");
       }
     });
+    api::Register(*server, *api_);
     // POST or PUT /-/reload, as Prometheus's: 200 with an empty body, or 500 with the error.
     // Handled before routing because cpp-httplib rejects a POST without Content-Length (what
     // `curl -X POST .../-/reload` sends) with 400 when it reads the body; the connection is

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "accounting/accounting.h"
+#include "api/api.h"
 #include "app/epoch_processor.h"
 #include "app/epoch_report.h"
 #include "app/self_metrics.h"
@@ -69,6 +70,9 @@ struct DaemonOptions {
   // Called on the polling thread after each processed epoch (the demo prints progress).
   std::function<void(const accounting::EpochResult&, absl::Duration took)> on_epoch;
 };
+
+// The metadata of stakewatch's own metric families that have series (for /api/v1/metadata).
+std::vector<api::MetricMetadata> OwnMetadata(const exposition::SeriesStore& store);
 
 class Daemon {
  public:
@@ -131,6 +135,7 @@ class Daemon {
   // Scraped targets, stakewatch's own series and recording-rule output (for rules and the API).
   std::unique_ptr<tsdb::MemStorage> storage_;
   std::unique_ptr<RulesRuntime> rules_;   // the rule manager and PromQL engine
+  std::unique_ptr<api::Api> api_;         // Prometheus's HTTP API over rules_ and storage_
   int32_t discover_group_ = -1;           // web3signer.auto_discover's group id
   size_t signing_keys_known_ = SIZE_MAX;  // pubkeys handed to signing_path_ last time
   std::unique_ptr<ValidatorMetrics> validator_metrics_;

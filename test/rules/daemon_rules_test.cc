@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "simdjson.h"
 #include "support/process.h"
 
 namespace stakewatch {
@@ -91,6 +92,7 @@ class DaemonRules : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string body_;  // the last API answer (kept alive for simdjson's views)
   int port_ = 0;
   std::unique_ptr<Subprocess> proc_;
 };
@@ -149,6 +151,85 @@ TEST_F(DaemonRules, ReloadAnswersLikePrometheus) {
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 200);
   EXPECT_EQ(post->body, "");
+}
+
+// Grafana's view: the Prometheus HTTP API of the running daemon answers from the same store the
+// rules write to.
+TEST_F(DaemonRules, HttpApiServesRulesAlertsAndQueries) {
+  ASSERT_GE(WaitFor("stakewatch_rule_group_last_evaluation_samples" + Group(), 3), 3);
+  simdjson::dom::parser parser;
+  auto get = [&](const std::string& path) -> simdjson::dom::element {
+    absl::StatusOr<testing::HttpResult> r = HttpGet("127.0.0.1", port_, path);
+    EXPECT_TRUE(r.ok() && r->status == 200) << path << ": " << (r.ok() ? r->body : "no answer");
+    body_ = r.ok() ? r->body : "{}";
+    simdjson::dom::element doc;
+    EXPECT_EQ(parser.parse(body_).get(doc), simdjson::SUCCESS) << body_;
+    return doc;
+  };
+  auto str = [](simdjson::dom::element e) {
+    std::string_view v;
+    return e.get(v) == simdjson::SUCCESS ? std::string(v) : std::string("<not a string>");
+  };
+
+  // The recording rule's output, written by the rule from the self-scraped `up`.
+  simdjson::dom::element q = get("/api/v1/query?query=job:up:sum");
+  EXPECT_EQ(str(q["status"]), "success");
+  EXPECT_EQ(str(q["data"]["resultType"]), "vector");
+  simdjson::dom::array result = q["data"]["result"].get_array();
+  ASSERT_EQ(result.size(), 1u) << body_;
+  EXPECT_EQ(str(result.at(0)["metric"]["__name__"]), "job:up:sum");
+  EXPECT_EQ(str(result.at(0)["metric"]["job"]), "stakewatch");
+  EXPECT_EQ(str(result.at(0)["value"].at(1)), "1");
+
+  // The alert, firing (for: 0) with its annotation expanded, without external labels.
+  simdjson::dom::element a = get("/api/v1/alerts");
+  simdjson::dom::array alerts = a["data"]["alerts"].get_array();
+  ASSERT_EQ(alerts.size(), 1u) << body_;
+  EXPECT_EQ(str(alerts.at(0)["labels"]["alertname"]), "SelfScraped");
+  EXPECT_EQ(str(alerts.at(0)["labels"]["severity"]), "info");
+  EXPECT_EQ(str(alerts.at(0)["state"]), "firing");
+  EXPECT_EQ(str(alerts.at(0)["annotations"]["summary"]),
+            "stakewatch scraped, 1 target(s) up in lab");
+  EXPECT_TRUE(alerts.at(0)["labels"]["cluster"].error() == simdjson::NO_SUCH_FIELD);
+
+  // ALERTS as Prometheus writes it.
+  simdjson::dom::element al = get("/api/v1/query?query=ALERTS");
+  simdjson::dom::array al_result = al["data"]["result"].get_array();
+  ASSERT_EQ(al_result.size(), 1u) << body_;
+  EXPECT_EQ(str(al_result.at(0)["metric"]["alertstate"]), "firing");
+
+  // The rules, with health.
+  simdjson::dom::element r = get("/api/v1/rules");
+  simdjson::dom::array groups = r["data"]["groups"].get_array();
+  ASSERT_EQ(groups.size(), 1u) << body_;
+  EXPECT_EQ(str(groups.at(0)["name"]), "self");
+  simdjson::dom::array rules = groups.at(0)["rules"].get_array();
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(str(rules.at(0)["type"]), "recording");
+  EXPECT_EQ(str(rules.at(0)["health"]), "ok");
+  EXPECT_EQ(str(rules.at(1)["type"]), "alerting");
+  EXPECT_EQ(str(rules.at(1)["state"]), "firing");
+
+  // What Grafana asks for when it builds a query.
+  simdjson::dom::element names = get("/api/v1/label/__name__/values");
+  bool has_up = false, has_recording = false;
+  for (simdjson::dom::element n : names["data"].get_array()) {
+    has_up |= str(n) == "up";
+    has_recording |= str(n) == "job:up:sum";
+  }
+  EXPECT_TRUE(has_up && has_recording) << body_;
+  simdjson::dom::element md = get("/api/v1/metadata?metric=stakewatch_rule_evaluations_total");
+  EXPECT_EQ(str(md["data"]["stakewatch_rule_evaluations_total"].at(0)["type"]), "counter");
+  simdjson::dom::element bi = get("/api/v1/status/buildinfo");
+  EXPECT_FALSE(str(bi["data"]["version"]).empty());
+
+  // POST form, as Grafana sends queries by default.
+  httplib::Client client("127.0.0.1", port_);
+  httplib::Result post =
+      client.Post("/api/v1/query", "query=sum(up)&time=1", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 200) << post->body;
+  EXPECT_TRUE(absl::StrContains(post->body, "\"resultType\":\"vector\"")) << post->body;
 }
 
 }  // namespace
