@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/go_float.h"
 
 namespace stakewatch::api {
 namespace {
@@ -70,7 +71,7 @@ size_t Utf8Len(std::string_view s, size_t i, uint32_t* rune) {
 std::string FormatF(double v) {
   std::string s;
   if (NonFinite(v, &s)) return s;
-  return ToChars(v, std::chars_format::fixed);
+  return GoFormatFloatF(v);
 }
 
 std::string FormatE(double v) {
@@ -96,7 +97,7 @@ std::string FormatTimestamp(int64_t t_ms) {
 
 std::string FormatGoFloat(double v) {
   if (!std::isfinite(v)) return "0";
-  if (!UseE(v)) return ToChars(v, std::chars_format::fixed);
+  if (!UseE(v)) return GoFormatFloatF(v);
   std::string s = ToChars(v, std::chars_format::scientific);
   const size_t n = s.size();
   if (n >= 4 && s[n - 4] == 'e' && s[n - 3] == '-' && s[n - 2] == '0') {

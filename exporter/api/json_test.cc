@@ -117,3 +117,22 @@ TEST(JsonWriter, Commas) {
 
 }  // namespace
 }  // namespace stakewatch::api
+
+namespace stakewatch::api {
+namespace {
+
+// strconv.FormatFloat(v, 'f', -1, 64): shortest digits, padded with zeros (values by hand from
+// Go's definition; the first two are what Prometheus 2.42 answered in api_prometheus_test).
+TEST(GoFormatF, ShortestDigitsPaddedWithZeros) {
+  EXPECT_EQ(FormatF(9.999999999999964e19), "99999999999999640000");
+  EXPECT_EQ(FormatF(1e20), "100000000000000000000");
+  EXPECT_EQ(FormatF(123456789012345678.0), "123456789012345680");
+  EXPECT_EQ(FormatF(0.1), "0.1");
+  EXPECT_EQ(FormatF(1.5e-7), "0.00000015");
+  EXPECT_EQ(FormatF(-0.0), "-0");
+  EXPECT_EQ(FormatF(-2.5), "-2.5");
+  EXPECT_EQ(FormatF(1e21), "1000000000000000000000");
+}
+
+}  // namespace
+}  // namespace stakewatch::api

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/go_float.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "promql/parser.h"
@@ -312,14 +313,6 @@ double Quantile(double q, std::vector<double> values) {
          values[static_cast<size_t>(upper)] * weight;
 }
 
-// strconv.FormatFloat(v, 'f', -1, 64).
-std::string FormatFloatF(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[400];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
-  return std::string(buf, r.ptr);
-}
 
 // Everything one query shares between its (nested) evaluators.
 struct QueryState {
@@ -986,7 +979,7 @@ class Evaluator {
       Labels metric = s.metric;
       if (op == AggregateOp::kCountValues) {
         tsdb::LabelsBuilder lb(metric);
-        lb.Set(value_label, FormatFloatF(s.v));
+        lb.Set(value_label, GoFormatFloatF(s.v));
         metric = lb.Build();
       }
       std::string key = recompute ? GroupingKey(metric, grouping, without) : *keys[si];

@@ -794,8 +794,11 @@ absl::Status ExtrapolatedRate(const FunctionContext& ctx, Vector* out, bool is_c
   } else {
     extrapolate_to_interval += average_duration_between_samples / 2;
   }
-  result = result * (extrapolate_to_interval / sampled_interval);
-  if (is_rate) result = result / DurationSeconds(ctx.range_ms);
+  // One factor, as 2.40+ computes it (shared with native histograms): rate divides the factor,
+  // not the result, which can differ from result/range in the last bit.
+  double factor = extrapolate_to_interval / sampled_interval;
+  if (is_rate) factor /= DurationSeconds(ctx.range_ms);
+  result *= factor;
   AppendValue(ctx, result, out);
   return absl::OkStatus();
 }
