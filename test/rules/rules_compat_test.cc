@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -151,3 +152,64 @@ TEST(RulesCompat, MissingTestFileAndSubdirectoryPath) {
 }
 
 }  // namespace
+
+namespace {
+
+// Counts the eval commands of promqltest scripts (lines starting with "eval", after leading
+// spaces): the number `stakewatch test promql` must report as run.
+int CountEvals(const std::vector<std::string>& files) {
+  int n = 0;
+  for (const std::string& f : files) {
+    std::istringstream in(Slurp(f));
+    for (std::string line; std::getline(in, line);) {
+      const size_t first = line.find_first_not_of(" \t");
+      if (first != std::string::npos && line.compare(first, 4, "eval") == 0) ++n;
+    }
+  }
+  return n;
+}
+
+std::vector<std::string> ScriptsIn(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (absl::EndsWith(name, ".test")) out.push_back(dir + "/" + name);
+    }
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void ExpectAllPass(const std::vector<std::string>& scripts) {
+  std::vector<std::string> argv = {STAKEWATCH_BINARY, "test", "promql"};
+  argv.insert(argv.end(), scripts.begin(), scripts.end());
+  RunResult r = RunCmd(argv, "/");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(absl::EndsWith(r.out, absl::StrCat(CountEvals(scripts), " passed, 0 failed\n")))
+      << r.out << r.err;
+}
+
+}  // namespace
+
+// `stakewatch test promql` on the repository's own scripts and on Prometheus's v2.42 test data.
+TEST(PromqlCli, OwnScriptsPass) {
+  ASSERT_FALSE(std::string(STAKEWATCH_BINARY).empty());
+  std::vector<std::string> scripts = ScriptsIn(PROMQL_TESTDATA_DIR);
+  ASSERT_GE(scripts.size(), 2u);
+  ExpectAllPass(scripts);
+}
+
+TEST(PromqlCli, PrometheusTestDataPasses) {
+  const char* env = std::getenv("STAKEWATCH_SHARED_DIR");
+  const std::string dir = (env != nullptr && *env != '\0')
+                              ? std::string(env) + "/specs/promql-testdata"
+                              : std::string(SHARED_PROMQL_TESTDATA_DIR);
+  std::vector<std::string> scripts = ScriptsIn(dir);
+  if (scripts.empty()) {
+    GTEST_SKIP() << "Prometheus's PromQL test data not found at " << dir
+                 << " (set STAKEWATCH_SHARED_DIR to the directory holding specs/promql-testdata)";
+  }
+  ExpectAllPass(scripts);
+}
