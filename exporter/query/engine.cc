@@ -313,7 +313,6 @@ double Quantile(double q, std::vector<double> values) {
          values[static_cast<size_t>(upper)] * weight;
 }
 
-
 // Everything one query shares between its (nested) evaluators.
 struct QueryState {
   const EngineOptions* opts = nullptr;

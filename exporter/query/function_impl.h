@@ -39,7 +39,7 @@ struct FunctionCache {
 };
 
 struct FunctionContext {
-  int64_t ts_ms = 0;                  // the evaluation time of this step
+  int64_t ts_ms = 0;                   // the evaluation time of this step
   const promql::Call* call = nullptr;  // the call's AST (args as written, incl. string literals)
   // One entry per argument, in order: the instant vector (or one-sample scalar vector); nullptr
   // for string arguments and for the range-vector argument.
