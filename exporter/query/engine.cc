@@ -1314,8 +1314,36 @@ void InitState(QueryState& qs, const EngineOptions& opts, const tsdb::Storage& s
   qs.query_end = end;
 }
 
+// Records every explicit `@ <timestamp>` in the tree. In Prometheus the parser sets these, so
+// they hold everywhere, also where PreprocessExpr does not look (aggregation parameters);
+// only start()/end() depend on PreprocessExpr visiting the node.
+void RecordExplicitAts(const Expr* e, QueryState& qs) {
+  if (const auto* vs = std::get_if<VectorSelector>(&e->node)) {
+    if (vs->timestamp_ms.has_value()) qs.at[vs] = *vs->timestamp_ms;
+  } else if (const auto* ms = std::get_if<MatrixSelector>(&e->node)) {
+    const VectorSelector& v = ms->vector_selector;
+    if (v.timestamp_ms.has_value()) qs.at[&v] = *v.timestamp_ms;
+  } else if (const auto* sq = std::get_if<SubqueryExpr>(&e->node)) {
+    if (sq->timestamp_ms.has_value()) qs.at[sq] = *sq->timestamp_ms;
+    RecordExplicitAts(sq->expr.get(), qs);
+  } else if (const auto* agg = std::get_if<AggregateExpr>(&e->node)) {
+    if (agg->param) RecordExplicitAts(agg->param.get(), qs);
+    RecordExplicitAts(agg->expr.get(), qs);
+  } else if (const auto* bin = std::get_if<BinaryExpr>(&e->node)) {
+    RecordExplicitAts(bin->lhs.get(), qs);
+    RecordExplicitAts(bin->rhs.get(), qs);
+  } else if (const auto* call = std::get_if<Call>(&e->node)) {
+    for (const auto& a : call->args) RecordExplicitAts(a.get(), qs);
+  } else if (const auto* p = std::get_if<ParenExpr>(&e->node)) {
+    RecordExplicitAts(p->expr.get(), qs);
+  } else if (const auto* u = std::get_if<UnaryExpr>(&e->node)) {
+    RecordExplicitAts(u->expr.get(), qs);
+  }
+}
+
 // Preprocess + setOffsetForAtModifier; the whole expression is marked step invariant when it is.
 void Prepare(QueryState& qs, const Expr& expr) {
+  RecordExplicitAts(&expr, qs);
   if (PreprocessHelper(&expr, qs)) qs.step_invariant.insert(&expr);
   SetOffsets(qs.query_start, &expr, qs);
 }
