@@ -113,6 +113,18 @@ int RunCommand(const std::vector<std::string>& args) {
                "and alert generator URLs). Default: http://<hostname>:<port>.");
   flags.String("rules.alert.resend-delay", &resend_delay,
                "Minimum amount of time to wait before resending an alert to Alertmanager.");
+  std::string outage_tolerance = "1h";
+  std::string grace_period = "10m";
+  int64_t queue_capacity = 10000;
+  std::string drain_timeout = "5s";
+  flags.String("rules.alert.for-outage-tolerance", &outage_tolerance,
+               "Max time to tolerate a stakewatch outage for restoring \"for\" state of alerts.");
+  flags.String("rules.alert.for-grace-period", &grace_period,
+               "Minimum duration between alert and restored \"for\" state.");
+  flags.Int("alertmanager.notification-queue-capacity", &queue_capacity,
+            "The capacity of the queue for pending Alertmanager notifications.");
+  flags.String("alertmanager.drain-timeout", &drain_timeout,
+               "How long shutdown may spend sending the notifications still queued.");
   flags.String("query.timeout", &query_timeout,
                "Maximum time a query may take before being "
                "aborted.");
@@ -148,6 +160,25 @@ int RunCommand(const std::vector<std::string>& args) {
     return Fail(absl::InvalidArgumentError("--rules.alert.resend-delay: " +
                                            std::string(resend.status().message())));
   }
+  absl::Duration durations[3];
+  {
+    const std::pair<const char*, const std::string*> named[3] = {
+        {"--rules.alert.for-outage-tolerance", &outage_tolerance},
+        {"--rules.alert.for-grace-period", &grace_period},
+        {"--alertmanager.drain-timeout", &drain_timeout}};
+    for (int i = 0; i < 3; ++i) {
+      absl::StatusOr<absl::Duration> d = config::ParsePrometheusDuration(*named[i].second);
+      if (!d.ok()) {
+        return Fail(absl::InvalidArgumentError(std::string(named[i].first) + ": " +
+                                               std::string(d.status().message())));
+      }
+      durations[i] = *d;
+    }
+  }
+  if (queue_capacity <= 0) {
+    return Fail(
+        absl::InvalidArgumentError("--alertmanager.notification-queue-capacity must be > 0"));
+  }
   absl::StatusOr<config::Config> cfg = config::LoadConfigFile(config_file);
   if (!cfg.ok()) return Fail(cfg.status());
 
@@ -162,6 +193,10 @@ int RunCommand(const std::vector<std::string>& args) {
     options.external_url.pop_back();
   }
   options.resend_delay = *resend;
+  options.restore.outage_tolerance = durations[0];
+  options.restore.grace_period = durations[1];
+  options.notification_queue_capacity = static_cast<size_t>(queue_capacity);
+  options.notifier_drain_timeout = durations[2];
   options.engine = engine;
   absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Create(std::move(options));
   if (!daemon.ok()) return Fail(daemon.status());

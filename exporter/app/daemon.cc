@@ -8,7 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "api/api.h"
+#include "app/alert_sender.h"
 #include "app/beacon_node_metrics.h"
 #include "app/node_info.h"
 #include "app/progress.h"
@@ -134,7 +136,17 @@ absl::Status Daemon::Init() {
   }
   storage_ = std::make_unique<tsdb::MemStorage>();
   {
+    notifier::Options no;
+    no.queue_capacity = options_.notification_queue_capacity;
+    no.user_agent = absl::StrCat("stakewatch/", ToAbsl(StakewatchVersion()));
+    no.metrics_store = &store_;
+    no.clock = options_.clock;
+    ASSIGN_OR_RETURN(notifier_, notifier::Notifier::Create(std::move(no)));
+    RETURN_IF_ERROR(notifier_->ApplyConfig(cfg.global, cfg.alerting));
+  }
+  {
     RulesRuntimeOptions ro;
+    ro.notify = MakeNotifyFunc(notifier_.get(), options_.external_url);
     ro.config = &options_.config;
     ro.config_dir = options_.config_dir;
     ro.storage = storage_.get();
@@ -143,6 +155,8 @@ absl::Status Daemon::Init() {
     ro.external_url = options_.external_url;
     ro.resend_delay = options_.resend_delay;
     ro.engine = options_.engine;
+    ro.state_dir = options_.config.storage.path;
+    ro.restore = options_.restore;
     ASSIGN_OR_RETURN(rules_, RulesRuntime::Create(std::move(ro)));
   }
   {
@@ -293,6 +307,9 @@ absl::Status Daemon::Start() {
     httplib::Server* raw = server.get();
     servers_.push_back(std::move(server));
     server_threads_.emplace_back([raw] { raw->listen_after_bind(); });
+    // httplib's stop() is a no-op until the accept loop runs: a SIGTERM right after start-up
+    // would otherwise leave Stop() joining a server that never stops.
+    for (int i = 0; i < 5000 && !raw->is_running(); ++i) absl::SleepFor(absl::Milliseconds(1));
     LogInfo("listening", {{"address", bound_addresses_.back()}});
   }
   {
@@ -302,6 +319,7 @@ absl::Status Daemon::Start() {
       self = bound_addresses_[0];
       if (absl::StartsWith(self, ":")) self = absl::StrCat("127.0.0.1", self);
     }
+    notifier_->Start();
     RETURN_IF_ERROR(rules_->Start(self, options_.telemetry_path));
   }
   if (client_ != nullptr) poll_thread_ = std::thread([this] { PollLoop(); });
@@ -319,7 +337,8 @@ void Daemon::Stop() {
   if (event_stream_ != nullptr) event_stream_->Stop();
   if (node_info_ != nullptr) node_info_->Stop();
   if (signing_path_ != nullptr) signing_path_->Stop();
-  if (rules_ != nullptr) rules_->Stop();
+  if (rules_ != nullptr) rules_->Stop();  // no new alerts; their state is on disk
+  if (notifier_ != nullptr) notifier_->Stop(options_.notifier_drain_timeout);
   for (auto& s : servers_) s->stop();
   for (auto& t : server_threads_) {
     if (t.joinable()) t.join();

@@ -32,7 +32,9 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "exposition/series_store.h"
+#include "notifier/notifier.h"
 #include "query/engine.h"
+#include "ruleeval/state.h"
 #include "tsdb/storage.h"
 
 namespace httplib {
@@ -66,7 +68,10 @@ struct DaemonOptions {
   // host name and the first listen address, as Prometheus does.
   std::string external_url;
   absl::Duration resend_delay = absl::Minutes(1);  // --rules.alert.resend-delay
-  query::EngineOptions engine;                     // --query.timeout, --query.max-samples
+  ruleeval::RestoreOptions restore;  // --rules.alert.for-outage-tolerance, for-grace-period
+  size_t notification_queue_capacity = 10000;  // --alertmanager.notification-queue-capacity
+  absl::Duration notifier_drain_timeout = absl::Seconds(5);  // --alertmanager.drain-timeout
+  query::EngineOptions engine;                               // --query.timeout, --query.max-samples
   // Called on the polling thread after each processed epoch (the demo prints progress).
   std::function<void(const accounting::EpochResult&, absl::Duration took)> on_epoch;
 };
@@ -134,10 +139,11 @@ class Daemon {
   std::unique_ptr<SigningPath> signing_path_;
   // Scraped targets, stakewatch's own series and recording-rule output (for rules and the API).
   std::unique_ptr<tsdb::MemStorage> storage_;
-  std::unique_ptr<RulesRuntime> rules_;   // the rule manager and PromQL engine
-  std::unique_ptr<api::Api> api_;         // Prometheus's HTTP API over rules_ and storage_
-  int32_t discover_group_ = -1;           // web3signer.auto_discover's group id
-  size_t signing_keys_known_ = SIZE_MAX;  // pubkeys handed to signing_path_ last time
+  std::unique_ptr<notifier::Notifier> notifier_;  // alerts to Alertmanager
+  std::unique_ptr<RulesRuntime> rules_;           // the rule manager and PromQL engine
+  std::unique_ptr<api::Api> api_;                 // Prometheus's HTTP API over rules_ and storage_
+  int32_t discover_group_ = -1;                   // web3signer.auto_discover's group id
+  size_t signing_keys_known_ = SIZE_MAX;          // pubkeys handed to signing_path_ last time
   std::unique_ptr<ValidatorMetrics> validator_metrics_;
   std::unique_ptr<beacon::BeaconClient> client_;  // null when no beacon node is configured
   accounting::MonitoredSet monitored_;

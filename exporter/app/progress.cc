@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/atomic_file.h"
 
 namespace stakewatch::app {
 namespace {
@@ -21,19 +22,6 @@ std::string FilePath(const std::string& dir) { return absl::StrCat(dir, "/progre
 
 absl::Status Errno(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
-}
-
-absl::Status WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno(absl::StrCat("write ", path));
-    }
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -70,32 +58,9 @@ absl::StatusOr<std::optional<Progress>> LoadProgress(const std::string& dir) {
 }
 
 absl::Status SaveProgress(const std::string& dir, const Progress& progress) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Errno(absl::StrCat("mkdir ", dir));
-  }
-  const std::string path = FilePath(dir);
-  const std::string tmp = absl::StrCat(path, ".tmp");
-  const std::string data = absl::StrCat("genesis_time=", progress.genesis_time,
-                                        "\nnext_epoch=", progress.next_epoch, "\n");
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno(absl::StrCat("open ", tmp));
-  absl::Status st = WriteAll(fd, data, tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = Errno(absl::StrCat("fsync ", tmp));
-  if (::close(fd) != 0 && st.ok()) st = Errno(absl::StrCat("close ", tmp));
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = Errno(absl::StrCat("rename ", tmp));
-  }
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  // Make the rename itself durable.
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(dir, "progress",
+                             absl::StrCat("genesis_time=", progress.genesis_time,
+                                          "\nnext_epoch=", progress.next_epoch, "\n"));
 }
 
 }  // namespace stakewatch::app

@@ -104,6 +104,8 @@ absl::StatusOr<std::unique_ptr<RulesRuntime>> RulesRuntime::Create(RulesRuntimeO
   mo.resend_delay = rt->options_.resend_delay;
   mo.notify = rt->options_.notify;
   mo.metrics_store = rt->options_.metrics_store;
+  mo.state_dir = rt->options_.state_dir;
+  mo.restore = rt->options_.restore;
   rt->manager_ = std::make_unique<ruleeval::Manager>(std::move(mo));
   ASSIGN_OR_RETURN(std::vector<std::string> files, rt->ResolveFiles());
   RETURN_IF_ERROR(rt->manager_->Update(files));
@@ -186,12 +188,29 @@ absl::Status RulesRuntime::Start(const std::string& self_address,
     ASSIGN_OR_RETURN(self_scraper_, scrape::Scraper::Create(sc, options_.storage, options_.clock));
     self_scraper_->Start();
   }
-  manager_->Start();
   compact_thread_ = std::thread([this] { CompactLoop(); });
   return absl::OkStatus();
 }
 
+absl::Duration RulesRuntime::WarmUp() const {
+  absl::Duration w = absl::ZeroDuration();
+  if (self_scraper_ != nullptr) {
+    w = config_.global.scrape_interval + config_.global.scrape_timeout;
+  }
+  for (const config::ScrapeConfig& sc : config_.scrape_configs) {
+    w = std::max(w, sc.scrape_interval + sc.scrape_timeout);
+  }
+  return w;
+}
+
 void RulesRuntime::CompactLoop() {
+  const absl::Duration warm_up = WarmUp();
+  if (warm_up > absl::ZeroDuration()) {
+    LogInfo("rule evaluation starts after the first scrapes",
+            {{"in", absl::FormatDuration(warm_up)}});
+  }
+  if (stop_.WaitForNotificationWithTimeout(warm_up)) return;
+  manager_->Start();
   while (!stop_.WaitForNotificationWithTimeout(absl::Minutes(1))) {
     const size_t removed = options_.storage->Compact();
     if (removed > 0)
@@ -201,9 +220,9 @@ void RulesRuntime::CompactLoop() {
 
 void RulesRuntime::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (compact_thread_.joinable()) compact_thread_.join();  // it starts the manager
   if (self_scraper_ != nullptr) self_scraper_->Stop();
   if (manager_ != nullptr) manager_->Stop();
-  if (compact_thread_.joinable()) compact_thread_.join();
 }
 
 }  // namespace stakewatch::app

@@ -19,6 +19,11 @@
 // (range + offset, nested subqueries, the 5-minute lookback) plus one hour, and at least six hours
 // (so dashboards reading the query API have some history).
 //
+// Warm-up: rule evaluation starts once every scrape (the self-scrape and `scrape_configs`) has
+// had its first slot: after the longest scrape interval plus its timeout. Without it the first
+// evaluation after a restart could run on an empty store and resolve restored alerts, or drop
+// restored pending ones, that are still true.
+//
 // Ownership and threads: the daemon owns the runtime; the storage, metrics store and clock are
 // borrowed and must outlive it. Create/Start/Stop are called from the daemon's controlling
 // thread; Reload, engine() and manager() from any thread (the HTTP server's). The rule manager
@@ -53,7 +58,11 @@ struct RulesRuntimeOptions {
   std::string external_url;                        // --web.external-url
   absl::Duration resend_delay = absl::Minutes(1);  // --rules.alert.resend-delay
   query::EngineOptions engine;                     // --query.* flags
-  ruleeval::NotifyFunc notify;                     // alerts to send (issue #6); optional
+  ruleeval::NotifyFunc notify;                     // alerts to send; optional
+  // Alert state is persisted in this directory (storage.path) and restored at start-up; empty:
+  // not persisted. `restore`: --rules.alert.for-outage-tolerance / for-grace-period.
+  std::string state_dir;
+  ruleeval::RestoreOptions restore;
 };
 
 class RulesRuntime {
@@ -82,6 +91,7 @@ class RulesRuntime {
   absl::StatusOr<std::vector<std::string>> ResolveFiles() const;
   void ApplyRetention(const std::vector<std::string>& files);
   void CompactLoop();
+  absl::Duration WarmUp() const;
 
   RulesRuntimeOptions options_;
   config::Config config_;

@@ -262,6 +262,7 @@ void Group::EvalLocked(absl::Time ts) {
   const absl::Duration took = clock.Now() - group_start;
   evaluation_time_ = took;
   last_evaluation_ = group_start;
+  last_eval_ts_ = ts;
   if (metrics_.last_duration != nullptr) {
     metrics_.last_duration->Set(absl::ToDoubleSeconds(took));
     metrics_.last_evaluation_timestamp->Set(absl::ToDoubleSeconds(group_start - absl::UnixEpoch()));
@@ -310,6 +311,7 @@ void Group::CopyState(Group& from) {
   absl::MutexLock l2(&from.mu_);
   evaluation_time_ = from.evaluation_time_;
   last_evaluation_ = from.last_evaluation_;
+  last_eval_ts_ = from.last_eval_ts_;
   if (interval_ == from.interval_) next_eval_ = from.next_eval_;
 
   std::map<std::string, std::vector<size_t>> by_key;
@@ -334,6 +336,44 @@ void Group::CopyState(Group& from) {
       for (const tsdb::Labels& s : from.previous_series_[idx[k]]) stale_series_.push_back(s);
     }
   }
+}
+
+PersistedGroup Group::PersistentState() const {
+  absl::MutexLock l(&mu_);
+  PersistedGroup out{.file = file_, .name = name_, .last_eval = last_eval_ts_, .rules = {}};
+  for (const std::unique_ptr<Rule>& r : rules_) {
+    const auto* ar = dynamic_cast<const AlertingRule*>(r.get());
+    if (ar == nullptr) continue;
+    std::vector<Alert> alerts = ar->AllAlerts();
+    if (alerts.empty()) continue;
+    out.rules.push_back({r->NameAndLabels(), std::move(alerts)});
+  }
+  return out;
+}
+
+void Group::RestoreState(const PersistedGroup& state, absl::Time now,
+                         const RestoreOptions& options) {
+  absl::MutexLock l(&mu_);
+  // The restored timers are as of `now`: if the process stops again before its first
+  // evaluation, the next restore must only add that second downtime.
+  last_eval_ts_ = now;
+  std::map<std::string, std::vector<const PersistedRule*>> by_key;
+  for (const PersistedRule& r : state.rules) by_key[r.key].push_back(&r);
+  std::map<std::string, size_t> used;
+  for (const std::unique_ptr<Rule>& r : rules_) {
+    auto* ar = dynamic_cast<AlertingRule*>(r.get());
+    if (ar == nullptr) continue;
+    const std::string key = r->NameAndLabels();
+    auto it = by_key.find(key);
+    if (it == by_key.end() || used[key] >= it->second.size()) continue;
+    const PersistedRule& pr = *it->second[used[key]++];
+    ar->SetAlerts(RestoreAlerts(pr.alerts, ar->hold_duration(), state.last_eval, now, options));
+  }
+}
+
+absl::Time Group::LastEvalTimestamp() const {
+  absl::MutexLock l(&mu_);
+  return last_eval_ts_;
 }
 
 std::vector<tsdb::Labels> Group::AllSeries() const {

@@ -39,6 +39,7 @@
 #include "common/clock.h"
 #include "ruleeval/metrics.h"
 #include "ruleeval/rule.h"
+#include "ruleeval/state.h"
 #include "rules/rulefmt.h"
 #include "tsdb/storage.h"
 
@@ -141,6 +142,16 @@ class Group {
 
   GroupSnapshot Snapshot() const;
 
+  // The alert state to persist: every alerting rule that has alerts, with the timestamp of the
+  // last evaluation (ZeroTime before the first).
+  PersistedGroup PersistentState() const;
+  // Restores persisted alert state at start-up (see ruleeval/state.h): rules are matched by
+  // name and labels (duplicates in order); pending timers are adjusted by RestoreAlerts at
+  // `now`. Call before the first evaluation.
+  void RestoreState(const PersistedGroup& state, absl::Time now, const RestoreOptions& options);
+  // The timestamp of the last evaluation (ZeroTime before the first).
+  absl::Time LastEvalTimestamp() const;
+
  private:
   Group(std::string name, std::string file, absl::Duration interval, int64_t limit,
         rules::RuleGroup spec, std::vector<std::unique_ptr<Rule>> rules, GroupOptions options);
@@ -159,6 +170,7 @@ class Group {
   std::vector<std::set<tsdb::Labels>> previous_series_ ABSL_GUARDED_BY(mu_);
   std::vector<tsdb::Labels> stale_series_ ABSL_GUARDED_BY(mu_);
   absl::Time last_evaluation_ ABSL_GUARDED_BY(mu_) = ZeroTime();
+  absl::Time last_eval_ts_ ABSL_GUARDED_BY(mu_) = ZeroTime();  // evaluation timestamp
   absl::Duration evaluation_time_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   absl::Time next_eval_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t out_of_order_total_ ABSL_GUARDED_BY(mu_) = 0;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/atomic_file.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "promql/parser.h"
@@ -88,6 +89,7 @@ absl::Status Manager::Update(const std::vector<std::string>& files) {
   const bool was_running = running_;
   StopThreadsLocked();
   const absl::Time now = clock->Now();
+  LoadStateOnce();
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Group>> next;
   for (auto& [key, newg] : fresh) {
     auto old = groups_.find(key);
@@ -100,9 +102,17 @@ absl::Status Manager::Update(const std::vector<std::string>& files) {
       }
       groups_.erase(old);
     } else {
+      auto st = to_restore_.find(key);
+      if (st != to_restore_.end()) {
+        newg->RestoreState(st->second, now, options_.restore);
+        LogInfo("Restored alert state", {{"file", key.first},
+                                         {"group", key.second},
+                                         {"rules", absl::StrCat(st->second.rules.size())}});
+      }
       next[key] = std::move(newg);
     }
   }
+  to_restore_.clear();  // only the first load restores
   // Groups left in groups_ were removed.
   for (auto& [key, oldg] : groups_) {
     {
@@ -110,6 +120,12 @@ absl::Status Manager::Update(const std::vector<std::string>& files) {
       removed_.push_back({oldg->AllSeries(), now, now + 2 * oldg->interval()});
     }
     if (metrics_) metrics_->RemoveGroup(GroupKey(key.first, key.second));
+  }
+  if (!options_.state_dir.empty()) {
+    absl::MutexLock sl(&state_mu_);
+    for (auto& [key, oldg] : groups_) persisted_.erase(key);
+    for (auto& [key, g] : next) persisted_[key] = g->PersistentState();
+    (void)WriteStateLocked();
   }
   groups_ = std::move(next);
   if (metrics_) {
@@ -123,7 +139,11 @@ absl::Status Manager::Update(const std::vector<std::string>& files) {
 void Manager::RunOnce(absl::Time now) {
   {
     absl::MutexLock l(&mu_);
-    for (auto& [key, g] : groups_) g->Tick(now);
+    for (auto& [key, g] : groups_) {
+      const absl::Time before = g->LastEvalTimestamp();
+      g->Tick(now);
+      if (g->LastEvalTimestamp() != before) Persist(*g);
+    }
   }
   FlushRemoved(now);
 }
@@ -177,12 +197,81 @@ void Manager::StopThreadsLocked() {
 void Manager::GroupLoop(Group* g, absl::Notification* stop) {
   Clock* clock = options_.clock != nullptr ? options_.clock : Clock::Real();
   while (!stop->HasBeenNotified()) {
+    const absl::Time before = g->LastEvalTimestamp();
     const absl::Time next = g->Tick(clock->Now());
+    if (g->LastEvalTimestamp() != before) Persist(*g);
     FlushRemoved(clock->Now());
     const absl::Duration wait =
         std::clamp(next - clock->Now(), absl::ZeroDuration(), options_.max_poll);
     stop->WaitForNotificationWithTimeout(wait);
   }
+}
+
+void Manager::LoadStateOnce() {
+  if (state_loaded_ || options_.state_dir.empty()) return;
+  state_loaded_ = true;
+  const std::string path = absl::StrCat(options_.state_dir, "/", options_.state_file);
+  absl::StatusOr<std::optional<std::string>> data = ReadWholeFile(path, 256 << 20);
+  absl::StatusOr<PersistedState> st = absl::NotFoundError("");
+  if (data.ok() && data->has_value()) st = DecodeState(**data);
+  if (!data.ok() || (data->has_value() && !st.ok())) {
+    const absl::Status& err = data.ok() ? st.status() : data.status();
+    LogError("Cannot restore alert state; starting without it",
+             {{"file", path}, {"err", ToStd(err.message())}});
+    return;
+  }
+  if (!st.ok()) return;  // no file yet
+  for (PersistedGroup& g : st->groups) {
+    std::pair<std::string, std::string> key{g.file, g.name};
+    to_restore_[key] = std::move(g);
+  }
+}
+
+void Manager::Persist(const Group& g) {
+  if (options_.state_dir.empty()) return;
+  PersistedGroup st = g.PersistentState();
+  absl::MutexLock l(&state_mu_);
+  persisted_[{st.file, st.name}] = std::move(st);
+  (void)WriteStateLocked();
+}
+
+absl::Status Manager::PersistState() {
+  if (options_.state_dir.empty()) return absl::OkStatus();
+  absl::MutexLock l(&mu_);
+  absl::MutexLock sl(&state_mu_);
+  for (auto& [key, g] : groups_) persisted_[key] = g->PersistentState();
+  return WriteStateLocked();
+}
+
+absl::Status Manager::WriteStateLocked() {
+  Clock* clock = options_.clock != nullptr ? options_.clock : Clock::Real();
+  PersistedState st;
+  for (const auto& [key, g] : persisted_) st.groups.push_back(g);
+  // An unchanged state is not rewritten. saved_at, and last_eval of a group without pending
+  // alerts (it is only used to restore pending timers), are not part of the comparison.
+  PersistedState cmp = st;
+  for (PersistedGroup& g : cmp.groups) {
+    bool pending = false;
+    for (const PersistedRule& r : g.rules) {
+      for (const Alert& a : r.alerts) pending |= a.state == AlertState::kPending;
+    }
+    if (!pending) g.last_eval = ZeroTime();
+  }
+  const std::string body = EncodeState(cmp);
+  if (body == last_written_) return absl::OkStatus();
+  st.saved_at = clock->Now();
+  absl::Status s = WriteFileAtomically(options_.state_dir, options_.state_file, EncodeState(st));
+  if (!s.ok()) {
+    if (metrics_) metrics_->state_write_errors().Increment();
+    if (std::string(s.message()) != last_write_error_) {
+      LogError("Cannot persist alert state", {{"err", ToStd(s.message())}});
+      last_write_error_ = std::string(s.message());
+    }
+    return s;
+  }
+  last_write_error_.clear();
+  last_written_ = body;
+  return absl::OkStatus();
 }
 
 std::vector<GroupSnapshot> Manager::Groups() const {

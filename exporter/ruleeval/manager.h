@@ -43,6 +43,7 @@
 #include "ruleeval/group.h"
 #include "ruleeval/metrics.h"
 #include "ruleeval/rule.h"
+#include "ruleeval/state.h"
 #include "rules/rulefmt.h"
 #include "tsdb/storage.h"
 
@@ -60,6 +61,12 @@ struct ManagerOptions {
   // Optional; the self-metrics are registered here (not owned). If their names are taken the
   // manager logs a warning and runs without them.
   exposition::SeriesStore* metrics_store = nullptr;
+  // Where alert state is persisted (see ruleeval/state.h): the file `state_file` in directory
+  // `state_dir`, rewritten atomically after every evaluation that changed it, read by the first
+  // Update (groups matched by file and name). Empty state_dir: nothing is persisted.
+  std::string state_dir;
+  std::string state_file = "alerts.json";
+  RestoreOptions restore;
   // Longest a group thread waits (in real time) before looking at the clock again; small values
   // let a FakeClock drive the threads.
   absl::Duration max_poll = absl::Seconds(1);
@@ -94,6 +101,10 @@ class Manager {
   std::vector<RuleSnapshot> Rules() const;
   std::vector<Alert> Alerts() const;
 
+  // Writes the current alert state now (also done after every evaluation); an error is
+  // returned, logged and counted in stakewatch_rule_alert_state_write_errors_total.
+  absl::Status PersistState();
+
  private:
   struct RemovedSeries {
     std::vector<tsdb::Labels> series;
@@ -104,6 +115,10 @@ class Manager {
   void StopThreadsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushRemoved(absl::Time now) ABSL_LOCKS_EXCLUDED(removed_mu_);
   void GroupLoop(Group* g, absl::Notification* stop);
+  // Records g's state and rewrites the state file if anything changed.
+  void Persist(const Group& g) ABSL_LOCKS_EXCLUDED(state_mu_);
+  absl::Status WriteStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
+  void LoadStateOnce() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ManagerOptions options_;
   std::unique_ptr<RuleMetrics> metrics_;  // null without a metrics store
@@ -115,6 +130,15 @@ class Manager {
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<absl::Notification> stop_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+
+  // Persisted alert state.
+  bool state_loaded_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::pair<std::string, std::string>, PersistedGroup> to_restore_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex state_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::map<std::pair<std::string, std::string>, PersistedGroup> persisted_
+      ABSL_GUARDED_BY(state_mu_);
+  std::string last_written_ ABSL_GUARDED_BY(state_mu_);
+  std::string last_write_error_ ABSL_GUARDED_BY(state_mu_);
 
   absl::Mutex removed_mu_;
   std::vector<RemovedSeries> removed_ ABSL_GUARDED_BY(removed_mu_);

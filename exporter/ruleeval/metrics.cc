@@ -85,6 +85,11 @@ absl::StatusOr<std::unique_ptr<RuleMetrics>> RuleMetrics::Create(exposition::Ser
       std::make_unique<HistogramHandle>(eval_duration, eval_duration->GetOrCreate({}));
   m->group_duration_ =
       std::make_unique<HistogramHandle>(group_duration, group_duration->GetOrCreate({}));
+  ASSIGN_OR_RETURN(
+      exposition::Family * state_errors,
+      add("stakewatch_rule_alert_state_write_errors_total",
+          "Failed writes of the persisted alert state file.", MetricType::kCounter, {}));
+  m->state_errors_ = std::make_unique<CounterHandle>(state_errors, state_errors->GetOrCreate({}));
   m->reload_ok_ = std::make_unique<GaugeHandle>(reload_ok, reload_ok->GetOrCreate({}));
   m->reload_ts_ = std::make_unique<GaugeHandle>(reload_ts, reload_ts->GetOrCreate({}));
   return m;

@@ -85,11 +85,13 @@ class RuleMetrics {
   const HistogramHandle& group_duration() const { return *group_duration_; }
   const GaugeHandle& reload_successful() const { return *reload_ok_; }
   const GaugeHandle& reload_success_timestamp() const { return *reload_ts_; }
+  const CounterHandle& state_write_errors() const { return *state_errors_; }
 
  private:
   struct GroupSeries;
   RuleMetrics() = default;
 
+  std::unique_ptr<CounterHandle> state_errors_;
   exposition::Family* evals_ = nullptr;
   exposition::Family* failures_ = nullptr;
   exposition::Family* iterations_ = nullptr;

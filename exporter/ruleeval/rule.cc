@@ -261,6 +261,14 @@ std::vector<Alert> AlertingRule::AlertsToSend(absl::Time ts, absl::Duration rese
   return out;
 }
 
+void AlertingRule::SetAlerts(std::vector<Alert> alerts) {
+  active_.clear();
+  for (Alert& a : alerts) {
+    tsdb::Labels key = a.labels;
+    active_[std::move(key)] = std::move(a);
+  }
+}
+
 absl::StatusOr<std::unique_ptr<Rule>> NewRule(const rules::Rule& spec) {
   if (spec.IsAlerting()) {
     ASSIGN_OR_RETURN(auto r, AlertingRule::Create(spec));

@@ -165,6 +165,9 @@ class AlertingRule final : public Rule {
 
   // Replaces this rule's alerts by `other`'s (Group::CopyState at reload).
   void CopyAlertsFrom(const AlertingRule& other) { active_ = other.active_; }
+  // Replaces this rule's alerts by `alerts` (keyed by their labels; a later duplicate wins).
+  // Used to restore persisted state at start-up (Group::RestoreState).
+  void SetAlerts(std::vector<Alert> alerts);
 
  private:
   struct Templates {

@@ -1,14 +1,8 @@
 #include "scrape/scraper.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -18,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
+#include "httpclient/httpclient.h"
 #include "httplib.h"
 #include "relabel/relabel.h"
 #include "textparse/textparse.h"
@@ -70,102 +65,12 @@ std::string QueryEscape(std::string_view s) {
   return out;
 }
 
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error(kReasonAuthFile, absl::StrCat("cannot read ", ToAbsl(what), " file ", path));
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    return Error(kReasonAuthFile, absl::StrCat("cannot read ", ToAbsl(what), " file ", path));
-  }
-  // prometheus/common trims the file's content.
-  return std::string(absl::StripAsciiWhitespace(ss.str()));
+// httpclient's errors as a Fetch error with a reason: TLS trouble (FailedPrecondition from
+// NewClient) is "tls", everything else about the target is "connect".
+absl::Status ClientError(const absl::Status& s) {
+  return Error(s.code() == absl::StatusCode::kFailedPrecondition ? kReasonTls : kReasonConnect,
+               ToStd(s.message()));
 }
-
-std::string Base64(std::string_view in) {
-  static constexpr char kTable[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-    out += kTable[(v >> 6) & 63];
-    out += kTable[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-    out += kTable[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-struct HostPort {
-  std::string host;  // without brackets
-  int port = 0;
-};
-
-absl::StatusOr<HostPort> SplitTarget(std::string_view target, std::string_view scheme) {
-  HostPort hp;
-  hp.port = scheme == "https" ? 443 : 80;
-  std::string_view rest;
-  if (!target.empty() && target[0] == '[') {
-    const size_t close = target.find(']');
-    if (close == std::string_view::npos) {
-      return Error(kReasonConnect, absl::StrCat("invalid target \"", ToAbsl(target), "\""));
-    }
-    hp.host = std::string(target.substr(1, close - 1));
-    rest = target.substr(close + 1);
-  } else {
-    const size_t colon = target.rfind(':');
-    hp.host = std::string(target.substr(0, colon));
-    rest = colon == std::string_view::npos ? std::string_view() : target.substr(colon);
-  }
-  if (!rest.empty()) {
-    int port = 0;
-    if (rest[0] != ':' || !absl::SimpleAtoi(ToAbsl(rest.substr(1)), &port) || port <= 0 ||
-        port > 65535) {
-      return Error(kReasonConnect, absl::StrCat("invalid target \"", ToAbsl(target), "\""));
-    }
-    hp.port = port;
-  }
-  if (hp.host.empty()) {
-    return Error(kReasonConnect, absl::StrCat("invalid target \"", ToAbsl(target), "\""));
-  }
-  return hp;
-}
-
-// The numeric address of `host` (for connecting to it under another TLS server name).
-absl::StatusOr<std::string> ResolveNumeric(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
-    return Error(kReasonConnect, absl::StrCat("cannot resolve ", host));
-  }
-  char buf[INET6_ADDRSTRLEN] = {0};
-  const void* addr =
-      res->ai_family == AF_INET6
-          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr)
-          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr);
-  inet_ntop(res->ai_family, addr, buf, sizeof(buf));
-  freeaddrinfo(res);
-  return std::string(buf);
-}
-
-bool FileReadable(const std::string& path) { return std::ifstream(path).good(); }
 
 }  // namespace
 
@@ -209,8 +114,8 @@ absl::StatusOr<FetchResult> Fetch(const FetchOptions& o, FetchCanceller* cancell
   }
   const absl::Time start = absl::Now();
   const absl::Time deadline = start + o.timeout;
-  auto hp = SplitTarget(o.target, o.scheme);
-  if (!hp.ok()) return hp.status();
+  absl::StatusOr<httpclient::HostPort> hp = httpclient::SplitTarget(o.target, o.scheme);
+  if (!hp.ok()) return Error(kReasonConnect, ToStd(hp.status().message()));
 
   httplib::Headers headers;
   headers.emplace("Accept", o.accept);
@@ -218,64 +123,15 @@ absl::StatusOr<FetchResult> Fetch(const FetchOptions& o, FetchCanceller* cancell
   headers.emplace("User-Agent", o.user_agent);
   headers.emplace("X-Prometheus-Scrape-Timeout-Seconds", FormatSeconds(o.timeout));
   headers.emplace("Host", o.target);
-  if (o.basic_auth.has_value()) {
-    std::string password = o.basic_auth->password;
-    if (!o.basic_auth->password_file.empty()) {
-      auto p = ReadSecretFile(o.basic_auth->password_file, "password");
-      if (!p.ok()) return p.status();
-      password = *std::move(p);
-    }
-    headers.emplace("Authorization", "Basic " + Base64(o.basic_auth->username + ":" + password));
-  } else if (!o.bearer_token_file.empty()) {
-    auto t = ReadSecretFile(o.bearer_token_file, "bearer token");
-    if (!t.ok()) return t.status();
-    headers.emplace("Authorization", "Bearer " + *t);
-  } else if (o.authorization.has_value()) {
-    std::string cred = o.authorization->credentials;
-    if (!o.authorization->credentials_file.empty()) {
-      auto c = ReadSecretFile(o.authorization->credentials_file, "credentials");
-      if (!c.ok()) return c.status();
-      cred = *std::move(c);
-    }
-    headers.emplace("Authorization", o.authorization->type + " " + cred);
-  }
+  absl::StatusOr<std::string> auth =
+      httpclient::AuthorizationHeader(o.basic_auth, o.bearer_token_file, o.authorization);
+  if (!auth.ok()) return Error(kReasonAuthFile, ToStd(auth.status().message()));
+  if (!auth->empty()) headers.emplace("Authorization", *std::move(auth));
 
-  std::unique_ptr<httplib::ClientImpl> client;
-  if (o.scheme == "https") {
-    const config::TlsConfig& tls = o.tls;
-    for (const std::string* f : {&tls.ca_file, &tls.cert_file, &tls.key_file}) {
-      if (!f->empty() && !FileReadable(*f)) {
-        return Error(kReasonTls, absl::StrCat("cannot read TLS file ", *f));
-      }
-    }
-    std::string connect_host = hp->host;
-    std::map<std::string, std::string> addr_map;
-    if (!tls.server_name.empty() && tls.server_name != hp->host) {
-      // Connect to the target but present (SNI) and verify server_name.
-      auto ip = ResolveNumeric(hp->host);
-      if (!ip.ok()) return ip.status();
-      connect_host = tls.server_name;
-      addr_map[tls.server_name] = *ip;
-    }
-    std::unique_ptr<httplib::SSLClient> ssl =
-        tls.cert_file.empty() ? std::make_unique<httplib::SSLClient>(connect_host, hp->port)
-                              : std::make_unique<httplib::SSLClient>(connect_host, hp->port,
-                                                                     tls.cert_file, tls.key_file);
-    if (!ssl->is_valid()) {
-      return Error(kReasonTls, "cannot load the TLS client certificate or key");
-    }
-    if (!tls.ca_file.empty()) ssl->set_ca_cert_path(tls.ca_file);
-    ssl->enable_server_certificate_verification(!tls.insecure_skip_verify);
-    if (!addr_map.empty()) ssl->set_hostname_addr_map(addr_map);
-    client = std::move(ssl);
-  } else {
-    client = std::make_unique<httplib::ClientImpl>(hp->host, hp->port);
-  }
-  const int64_t timeout_us = std::max<int64_t>(1, absl::ToInt64Microseconds(o.timeout));
-  client->set_connection_timeout(timeout_us / 1000000, timeout_us % 1000000);
-  client->set_read_timeout(timeout_us / 1000000, timeout_us % 1000000);
-  client->set_write_timeout(timeout_us / 1000000, timeout_us % 1000000);
-  client->set_keep_alive(false);
+  absl::StatusOr<std::unique_ptr<httplib::ClientImpl>> made = httpclient::NewClient(
+      {.scheme = o.scheme, .target = o.target, .tls = o.tls, .timeout = o.timeout});
+  if (!made.ok()) return ClientError(made.status());
+  std::unique_ptr<httplib::ClientImpl> client = *std::move(made);
   client->set_decompress(true);
   client->set_url_encode(false);  // the query is encoded below, as Go does
 

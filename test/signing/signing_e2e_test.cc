@@ -123,6 +123,7 @@ class FakeWeb3Signer {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
   }
   ~FakeWeb3Signer() {
     server_.stop();
