@@ -8,7 +8,7 @@ PACKAGES=(
   libabsl-dev libsimdjson-dev libcpp-httplib-dev libyaml-cpp-dev libre2-dev zlib1g-dev
   libssl-dev libbrotli-dev libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
   libpq-dev python3 clang-14 libclang-rt-14-dev
-  prometheus prometheus-alertmanager postgresql
+  prometheus prometheus-alertmanager prometheus-node-exporter postgresql
 )
 
 missing=()

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <numeric>
 #include <utility>
 #include <variant>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
@@ -21,21 +24,31 @@ namespace {
 constexpr int64_t kHourMs = 3600 * 1000;
 constexpr int64_t kMinRetentionMs = 6 * kHourMs;
 
-int64_t Lookback(const promql::Expr& e, int64_t outer, int64_t lookback_ms) {
+// How far back `e` reads from its evaluation time, in ms, per metric name ("" for selectors
+// without a metric name); `outer` is what enclosing subqueries add.
+void Lookbacks(const promql::Expr& e, int64_t outer, int64_t lookback_ms,
+               std::map<std::string, int64_t>* out) {
   using namespace promql;  // NOLINT: AST node names
   auto pos = [](int64_t v) { return std::max<int64_t>(v, 0); };
+  auto note = [out](const std::string& name, int64_t v) {
+    int64_t& best = (*out)[name];
+    best = std::max(best, v);
+  };
   if (const auto* vs = std::get_if<VectorSelector>(&e.node)) {
-    return outer + pos(vs->original_offset_ms) + lookback_ms;
+    note(vs->name, outer + pos(vs->original_offset_ms) + lookback_ms);
+    return;
   }
   if (const auto* ms = std::get_if<MatrixSelector>(&e.node)) {
-    return outer + ms->range_ms + pos(ms->vector_selector.original_offset_ms);
+    note(ms->vector_selector.name,
+         outer + ms->range_ms + pos(ms->vector_selector.original_offset_ms));
+    return;
   }
   if (const auto* sq = std::get_if<SubqueryExpr>(&e.node)) {
-    return Lookback(*sq->expr, outer + sq->range_ms + pos(sq->original_offset_ms), lookback_ms);
+    Lookbacks(*sq->expr, outer + sq->range_ms + pos(sq->original_offset_ms), lookback_ms, out);
+    return;
   }
-  int64_t best = 0;
   auto visit = [&](const ExprPtr& c) {
-    if (c) best = std::max(best, Lookback(*c, outer, lookback_ms));
+    if (c) Lookbacks(*c, outer, lookback_ms, out);
   };
   if (const auto* p = std::get_if<ParenExpr>(&e.node)) visit(p->expr);
   if (const auto* u = std::get_if<UnaryExpr>(&e.node)) visit(u->expr);
@@ -50,7 +63,6 @@ int64_t Lookback(const promql::Expr& e, int64_t outer, int64_t lookback_ms) {
   if (const auto* c = std::get_if<Call>(&e.node)) {
     for (const ExprPtr& arg : c->args) visit(arg);
   }
-  return best;
 }
 
 tsdb::Labels ToLabels(const std::map<std::string, std::string>& m) {
@@ -60,18 +72,25 @@ tsdb::Labels ToLabels(const std::map<std::string, std::string>& m) {
 
 }  // namespace
 
-int64_t LongestLookbackMs(const std::vector<std::string>& files, int64_t lookback_ms) {
-  int64_t best = 0;
+std::map<std::string, int64_t> LookbackByNameMs(const std::vector<std::string>& files,
+                                                int64_t lookback_ms) {
+  std::map<std::string, int64_t> out;
   for (const std::string& f : files) {
     rules::ParseResult r = rules::ParseRuleFile(f, {});
     if (!r.errors.empty()) continue;
     for (const rules::RuleGroup& g : r.file.groups) {
       for (const rules::Rule& rule : g.rules) {
         absl::StatusOr<promql::ExprPtr> e = promql::ParseExpr(rule.expr);
-        if (e.ok()) best = std::max(best, Lookback(**e, 0, lookback_ms));
+        if (e.ok()) Lookbacks(**e, 0, lookback_ms, &out);
       }
     }
   }
+  return out;
+}
+
+int64_t LongestLookbackMs(const std::vector<std::string>& files, int64_t lookback_ms) {
+  int64_t best = 0;
+  for (const auto& [name, ms] : LookbackByNameMs(files, lookback_ms)) best = std::max(best, ms);
   return best;
 }
 
@@ -141,15 +160,27 @@ absl::StatusOr<std::vector<std::string>> RulesRuntime::ResolveFiles() const {
 
 void RulesRuntime::ApplyRetention(const std::vector<std::string>& files) {
   int64_t retention = absl::ToInt64Milliseconds(config_.storage.retention);
+  absl::flat_hash_map<std::string, int64_t> by_name;
   if (retention <= 0) {
-    const int64_t longest = LongestLookbackMs(files, options_.engine.lookback_delta_ms);
-    retention = std::max(kMinRetentionMs, longest + kHourMs);
+    // Each metric name keeps what the rules read of it plus an hour; everything else (and
+    // selectors without a name) at least six hours.
+    const std::map<std::string, int64_t> lookbacks =
+        LookbackByNameMs(files, options_.engine.lookback_delta_ms);
+    retention = kMinRetentionMs;
+    if (auto it = lookbacks.find(""); it != lookbacks.end()) {
+      retention = std::max(retention, it->second + kHourMs);
+    }
+    for (const auto& [name, ms] : lookbacks) {
+      if (!name.empty() && ms + kHourMs > retention) by_name[name] = ms + kHourMs;
+    }
   }
-  if (retention != options_.storage->retention_ms()) {
-    options_.storage->SetRetention(retention);
-    LogInfo("series store retention",
-            {{"retention", config::FormatPrometheusDuration(absl::Milliseconds(retention))}});
-  }
+  const int64_t longest =
+      std::accumulate(by_name.begin(), by_name.end(), retention,
+                      [](int64_t m, const auto& kv) { return std::max(m, kv.second); });
+  options_.storage->SetRetention(retention, std::move(by_name));
+  LogInfo("series store retention",
+          {{"retention", config::FormatPrometheusDuration(absl::Milliseconds(retention))},
+           {"longest", config::FormatPrometheusDuration(absl::Milliseconds(longest))}});
 }
 
 absl::Status RulesRuntime::Reload() {

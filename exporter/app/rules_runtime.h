@@ -15,9 +15,11 @@
 // leaves the previous rules running, logs the error and sets
 // stakewatch_rules_config_last_reload_successful to 0.
 //
-// Retention: `storage.retention` when set, otherwise the longest time the loaded rules look back
-// (range + offset, nested subqueries, the 5-minute lookback) plus one hour, and at least six hours
-// (so dashboards reading the query API have some history).
+// Retention: `storage.retention` when set (every series). Otherwise per metric name: how far the
+// loaded rules look back at that name (range + offset, nested subqueries, the 5-minute lookback)
+// plus one hour, and at least six hours for every series (so dashboards reading the query API
+// have some history); selectors without a name count for every series. So a 30-day SLO over a
+// few counters keeps those counters 30 days, not everything.
 //
 // Warm-up: rule evaluation starts once every scrape (the self-scrape and `scrape_configs`) has
 // had its first slot: after the longest scrape interval plus its timeout. Without it the first
@@ -30,6 +32,7 @@
 // runs one thread per group; the self-scrape and compaction run on their own threads.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -110,5 +113,8 @@ class RulesRuntime {
 // range + offset with everything inside it (plus `lookback_ms` for instant selectors). Files or
 // expressions that do not parse are skipped.
 int64_t LongestLookbackMs(const std::vector<std::string>& files, int64_t lookback_ms);
+// The same per metric name ("" for selectors without a name, e.g. `{job="x"}`).
+std::map<std::string, int64_t> LookbackByNameMs(const std::vector<std::string>& files,
+                                                int64_t lookback_ms);
 
 }  // namespace stakewatch::app

@@ -15,6 +15,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/strings.h"
 #include "re2/re2.h"
 #include "tsdb/storage.h"
 
@@ -93,7 +94,7 @@ struct ByName {
 
 // The shared state behind MemStorage and its appenders.
 struct MemState {
-  explicit MemState(int64_t retention) : retention_ms(retention) {}
+  explicit MemState(int64_t retention) : retention_ms(retention), default_retention_ms(retention) {}
 
   // Whether (t, v) may follow a series whose newest sample is `last` (nullptr: empty series).
   static AppendError Check(const Sample* last, int64_t t, double v) {
@@ -105,8 +106,12 @@ struct MemState {
     return AppendError::kNone;
   }
 
+  // The longest retention of any series (the default or a per-name one): appends older than
+  // max_t - retention_ms are out of bounds, and reads hide what is older.
   std::atomic<int64_t> retention_ms;
   mutable absl::Mutex mu;
+  int64_t default_retention_ms ABSL_GUARDED_BY(mu) = 0;
+  absl::flat_hash_map<std::string, int64_t> name_retention_ms ABSL_GUARDED_BY(mu);
   SeriesMap series ABSL_GUARDED_BY(mu);
   absl::btree_set<const Entry*, ByLabels> by_labels ABSL_GUARDED_BY(mu);
   absl::btree_set<const Entry*, ByName> by_name ABSL_GUARDED_BY(mu);
@@ -318,11 +323,17 @@ absl::StatusOr<std::vector<Series>> MemStorage::Select(const std::vector<Matcher
 size_t MemStorage::Compact() {
   absl::MutexLock lock(&impl_->mu);
   if (impl_->max_t == std::numeric_limits<int64_t>::min()) return 0;
-  const int64_t min_keep = impl_->max_t - impl_->retention_ms;
-  impl_->min_visible_t = std::max(impl_->min_visible_t, min_keep);
+  const int64_t longest_keep = impl_->max_t - impl_->retention_ms;
+  impl_->min_visible_t = std::max(impl_->min_visible_t, longest_keep);
+  const int64_t default_keep = impl_->max_t - impl_->default_retention_ms;
   size_t removed = 0;
   for (auto it = impl_->series.begin(); it != impl_->series.end();) {
     MemSeries& s = it->second;
+    int64_t min_keep = default_keep;
+    if (!impl_->name_retention_ms.empty()) {
+      auto r = impl_->name_retention_ms.find(ToAbsl(MetricNameOf(it->first)));
+      if (r != impl_->name_retention_ms.end()) min_keep = impl_->max_t - r->second;
+    }
     auto keep = std::find_if(
         s.closed.begin(), s.closed.end(),
         [min_keep](const std::shared_ptr<const XorChunk>& c) { return c->max_t() >= min_keep; });
@@ -353,7 +364,17 @@ size_t MemStorage::NumSamples() const {
 
 int64_t MemStorage::retention_ms() const { return impl_->retention_ms.load(); }
 
-void MemStorage::SetRetention(int64_t retention_ms) { impl_->retention_ms.store(retention_ms); }
+void MemStorage::SetRetention(int64_t retention_ms) { SetRetention(retention_ms, {}); }
+
+void MemStorage::SetRetention(int64_t default_ms,
+                              absl::flat_hash_map<std::string, int64_t> by_name_ms) {
+  absl::MutexLock lock(&impl_->mu);
+  int64_t longest = default_ms;
+  for (const auto& [name, ms] : by_name_ms) longest = std::max(longest, ms);
+  impl_->default_retention_ms = default_ms;
+  impl_->name_retention_ms = std::move(by_name_ms);
+  impl_->retention_ms.store(longest);
+}
 
 size_t MemStorage::MemoryBytes() const {
   // Rough heap model: every allocation is counted at its requested size (no allocator slack).

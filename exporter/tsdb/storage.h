@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tsdb/chunk.h"
@@ -143,10 +144,15 @@ class MemStorage final : public Storage {
   // Addition (issue #5): bytes used by series, labels and chunks (an estimate of the heap; walks
   // every series under the lock, so call it for statistics, not per sample).
   size_t MemoryBytes() const;
+  // The longest retention of any series (what Append and reads use as their cut-off).
   int64_t retention_ms() const;
   // Addition (issue #5): changes the retention (e.g. once the rule files say how far back they
-  // look); applies from the next Append and Compact().
+  // look); applies from the next Append and Compact(). Clears per-name retentions.
   void SetRetention(int64_t retention_ms);
+  // Per metric name: series named in `by_name_ms` keep their samples that long, every other
+  // series `default_ms` (so a rule reading 30 days of a few counters does not make every series
+  // stay 30 days). Appends and reads use the longest of them as their cut-off.
+  void SetRetention(int64_t default_ms, absl::flat_hash_map<std::string, int64_t> by_name_ms);
 
  private:
   struct Impl;

@@ -434,6 +434,42 @@ TEST(MemStorageRetention, CompactDropsWholeChunks) {
   EXPECT_EQ(storage.NumSamples(), 1u);
 }
 
+TEST(MemStorageRetention, PerNameRetentionKeepsOnlyThoseNamesLonger) {
+  MemStorage storage;
+  // Default 1000 ms; "long" keeps 2500 ms.
+  storage.SetRetention(1000, {{"long", 2500}});
+  EXPECT_EQ(storage.retention_ms(), 2500);  // the longest: appends and reads use it
+  Labels short_l{{"__name__", "short"}}, long_l{{"__name__", "long"}};
+  auto app = storage.NewAppender();
+  // 300 samples each, 10 ms apart: chunks [0, 1190], [1200, 2390], [2400, 2990].
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(app->Append(short_l, i * 10, i), AppendError::kNone);
+    ASSERT_EQ(app->Append(long_l, i * 10, i), AppendError::kNone);
+  }
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(storage.NumSamples(), 600u);
+  // "short": cut-off 2990 - 1000 = 1990, its first chunk goes (120 samples); "long": cut-off
+  // 2990 - 2500 = 490, nothing goes (its first chunk ends at 1190).
+  EXPECT_EQ(storage.Compact(), 0u);
+  EXPECT_EQ(storage.NumSamples(), 480u);
+  auto r = storage.Select({{Matcher::Type::kEqual, "__name__", "long"}}, 0, 10'000);
+  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(*r, SizeIs(1));
+  EXPECT_EQ((*r)[0].samples.front().t_ms, 490);  // reads stop at the longest cut-off
+  // Later: 5000 - 1000 = 4000 removes "short" entirely; "long" (cut-off 2500) keeps its last
+  // chunk [2400, 2990].
+  ASSERT_EQ(app->Append(Labels{{"__name__", "other"}}, 5000, 1), AppendError::kNone);
+  ASSERT_TRUE(app->Commit().ok());
+  EXPECT_EQ(storage.Compact(), 1u);
+  EXPECT_EQ(storage.NumSeries(), 2u);  // "long" and "other"
+  EXPECT_EQ(storage.NumSamples(), 60u + 1u);
+  // SetRetention(ms) clears the per-name retentions.
+  storage.SetRetention(1000);
+  EXPECT_EQ(storage.retention_ms(), 1000);
+  EXPECT_EQ(storage.Compact(), 1u);  // "long" (newest 2990 < 4000) goes too
+  EXPECT_EQ(storage.NumSeries(), 1u);
+}
+
 TEST(MemStorageMemory, RegularScrapesTakeFewBytesPerSample) {
   MemStorage storage(/*retention_ms=*/1'000'000'000);
   constexpr int kSeries = 300;
