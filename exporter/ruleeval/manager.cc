@@ -235,14 +235,6 @@ void Manager::Persist(const Group& g) {
   (void)WriteStateLocked();
 }
 
-absl::Status Manager::PersistState() {
-  if (options_.state_dir.empty()) return absl::OkStatus();
-  absl::MutexLock l(&mu_);
-  absl::MutexLock sl(&state_mu_);
-  for (auto& [key, g] : groups_) persisted_[key] = g->PersistentState();
-  return WriteStateLocked();
-}
-
 absl::Status Manager::WriteStateLocked() {
   Clock* clock = options_.clock != nullptr ? options_.clock : Clock::Real();
   PersistedState st;

@@ -101,10 +101,6 @@ class Manager {
   std::vector<RuleSnapshot> Rules() const;
   std::vector<Alert> Alerts() const;
 
-  // Writes the current alert state now (also done after every evaluation); an error is
-  // returned, logged and counted in stakewatch_rule_alert_state_write_errors_total.
-  absl::Status PersistState();
-
  private:
   struct RemovedSeries {
     std::vector<tsdb::Labels> series;

@@ -13,8 +13,6 @@
 namespace stakewatch::ruleeval {
 namespace {
 
-void AppendJsonString(std::string_view s, std::string* out) { AppendGoJsonString(s, out); }
-
 template <typename Pairs>
 void AppendObject(const Pairs& pairs, std::string* out) {
   out->push_back('{');
@@ -22,9 +20,9 @@ void AppendObject(const Pairs& pairs, std::string* out) {
   for (const auto& [k, v] : pairs) {
     if (!first) out->push_back(',');
     first = false;
-    AppendJsonString(k, out);
+    AppendGoJsonString(k, out);
     out->push_back(':');
-    AppendJsonString(v, out);
+    AppendGoJsonString(v, out);
   }
   out->push_back('}');
 }
@@ -125,16 +123,16 @@ std::string EncodeState(const PersistedState& state) {
     const PersistedGroup& g = state.groups[gi];
     if (gi > 0) out += ",\n";
     out += "{\"file\":";
-    AppendJsonString(g.file, &out);
+    AppendGoJsonString(g.file, &out);
     out += ",\"name\":";
-    AppendJsonString(g.name, &out);
+    AppendGoJsonString(g.name, &out);
     AppendTime("last_eval_ns", g.last_eval, &out);
     out += ",\"rules\":[";
     for (size_t ri = 0; ri < g.rules.size(); ++ri) {
       const PersistedRule& r = g.rules[ri];
       if (ri > 0) out += ",";
       out += "{\"key\":";
-      AppendJsonString(r.key, &out);
+      AppendGoJsonString(r.key, &out);
       out += ",\"alerts\":[";
       for (size_t ai = 0; ai < r.alerts.size(); ++ai) {
         const Alert& a = r.alerts[ai];
@@ -146,11 +144,11 @@ std::string EncodeState(const PersistedState& state) {
         out += ",\"annotations\":";
         AppendObject(a.annotations, &out);
         out += ",\"state\":";
-        AppendJsonString(AlertStateName(a.state), &out);
+        AppendGoJsonString(AlertStateName(a.state), &out);
         char buf[40];
         std::snprintf(buf, sizeof buf, "%.17g", a.value);
         out += ",\"value\":";
-        AppendJsonString(buf, &out);
+        AppendGoJsonString(buf, &out);
         AppendTime("active_at_ns", a.active_at, &out);
         AppendTime("fired_at_ns", a.fired_at, &out);
         AppendTime("resolved_at_ns", a.resolved_at, &out);
