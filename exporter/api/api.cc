@@ -118,32 +118,6 @@ absl::StatusOr<int64_t> TimeParam(const Request& r, const std::string& name, int
   return t;
 }
 
-std::vector<tsdb::Matcher> ToStorageMatchers(const std::vector<promql::Matcher>& ms) {
-  std::vector<tsdb::Matcher> out;
-  out.reserve(ms.size());
-  for (const promql::Matcher& m : ms) {
-    tsdb::Matcher t;
-    switch (m.type) {
-      case promql::MatchType::kEqual:
-        t.type = tsdb::Matcher::Type::kEqual;
-        break;
-      case promql::MatchType::kNotEqual:
-        t.type = tsdb::Matcher::Type::kNotEqual;
-        break;
-      case promql::MatchType::kRegexMatch:
-        t.type = tsdb::Matcher::Type::kRegexMatch;
-        break;
-      case promql::MatchType::kRegexNoMatch:
-        t.type = tsdb::Matcher::Type::kRegexNoMatch;
-        break;
-    }
-    t.name = m.name;
-    t.value = m.value;
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
 // parseMatchersParam: every selector parses, and each has a matcher that does not match "".
 absl::StatusOr<std::vector<std::vector<tsdb::Matcher>>> ParseMatchers(
     const std::vector<std::string>& selectors) {
@@ -156,7 +130,7 @@ absl::StatusOr<std::vector<std::vector<tsdb::Matcher>>> ParseMatchers(
     if (!non_empty) {
       return absl::InvalidArgumentError("match[] must contain at least one non-empty matcher");
     }
-    sets.push_back(ToStorageMatchers(*ms));
+    sets.push_back(query::ToStorageMatchers(*ms));
   }
   return sets;
 }

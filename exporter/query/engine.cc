@@ -80,33 +80,6 @@ bool MatrixContainsSameLabelset(const Matrix& m) {
   return false;
 }
 
-// Prometheus's labels.Matcher conversion for Storage::Select.
-std::vector<tsdb::Matcher> ToStorageMatchers(const std::vector<promql::Matcher>& ms) {
-  std::vector<tsdb::Matcher> out;
-  out.reserve(ms.size());
-  for (const promql::Matcher& m : ms) {
-    tsdb::Matcher t;
-    switch (m.type) {
-      case promql::MatchType::kEqual:
-        t.type = tsdb::Matcher::Type::kEqual;
-        break;
-      case promql::MatchType::kNotEqual:
-        t.type = tsdb::Matcher::Type::kNotEqual;
-        break;
-      case promql::MatchType::kRegexMatch:
-        t.type = tsdb::Matcher::Type::kRegexMatch;
-        break;
-      case promql::MatchType::kRegexNoMatch:
-        t.type = tsdb::Matcher::Type::kRegexNoMatch;
-        break;
-    }
-    t.name = m.name;
-    t.value = m.value;
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
 // createLabelsForAbsentFunction: the equality matchers of a selector argument.
 Labels LabelsForAbsent(const Expr* arg) {
   arg = UnwrapParens(arg);
@@ -1349,6 +1322,32 @@ void Prepare(QueryState& qs, const Expr& expr) {
 }
 
 }  // namespace
+
+std::vector<tsdb::Matcher> ToStorageMatchers(const std::vector<promql::Matcher>& ms) {
+  std::vector<tsdb::Matcher> out;
+  out.reserve(ms.size());
+  for (const promql::Matcher& m : ms) {
+    tsdb::Matcher t;
+    switch (m.type) {
+      case promql::MatchType::kEqual:
+        t.type = tsdb::Matcher::Type::kEqual;
+        break;
+      case promql::MatchType::kNotEqual:
+        t.type = tsdb::Matcher::Type::kNotEqual;
+        break;
+      case promql::MatchType::kRegexMatch:
+        t.type = tsdb::Matcher::Type::kRegexMatch;
+        break;
+      case promql::MatchType::kRegexNoMatch:
+        t.type = tsdb::Matcher::Type::kRegexNoMatch;
+        break;
+    }
+    t.name = m.name;
+    t.value = m.value;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
 
 bool IsAtModifierUnsafeFunction(std::string_view name) {
   static const absl::flat_hash_set<std::string_view>* const kUnsafe =

@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -84,6 +85,9 @@ class Engine {
 // Functions whose result depends on the evaluation time in a way `@` cannot pin
 // (Prometheus's AtModifierUnsafeFunctions): time, timestamp, predict_linear and the date
 // functions.
+// The parser's matchers as the storage's (for Storage::Select / MemStorage::Query).
+std::vector<tsdb::Matcher> ToStorageMatchers(const std::vector<promql::Matcher>& ms);
+
 bool IsAtModifierUnsafeFunction(std::string_view name);
 
 // Prometheus's promql/test.go atModifierTestCases rewrite: `query` printed back with `@ <t>` on
