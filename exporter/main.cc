@@ -4,6 +4,8 @@
 //   stakewatch demo [--validators=N] [--slot-time=SECONDS] [--web.listen-address=ADDR]
 //   stakewatch report --beacon-node=URL --validators=SPEC --epochs=FROM[:TO] [--format=F]
 //   stakewatch simulate --port=P --validators=N --slot-time=SECONDS ...
+//   stakewatch check rules|config|web-config FILE...
+//   stakewatch healthcheck [--url=URL]
 //   stakewatch --version
 #include <iostream>
 #include <string>
@@ -26,7 +28,8 @@ constexpr char kUsage[] =
     "  demo      a simulated chain and the daemon watching it\n"
     "  report    one-shot accounting of an epoch range (table, json or csv)\n"
     "  simulate  serve a deterministic simulated beacon chain\n"
-    "  check     check rule files as promtool does: check rules FILE...\n"
+    "  check     check files: check rules|config|web-config FILE...\n"
+    "  healthcheck  exit 0 if a URL (default http://127.0.0.1:9787/-/healthy) answers 200\n"
     "  test      run PromQL test scripts: test promql FILE...\n"
     "\n"
     "Run 'stakewatch COMMAND --help' for a command's flags; 'stakewatch --version'.\n";
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
   }
   if (command == "run") return stakewatch::app::RunCommand(args);
   if (command == "demo") return stakewatch::app::DemoCommand(args);
+  if (command == "healthcheck") return stakewatch::app::HealthcheckCommand(args);
   if (command == "report") return stakewatch::app::ReportCommand(args);
   if (command == "check") return stakewatch::app::CheckCommand(args);
   if (command == "test") return stakewatch::app::TestCommand(args, std::cout, std::cerr);

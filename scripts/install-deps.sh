@@ -9,6 +9,7 @@ PACKAGES=(
   libssl-dev libbrotli-dev libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
   libpq-dev python3 clang-14 libclang-rt-14-dev
   prometheus prometheus-alertmanager prometheus-node-exporter postgresql
+  chromium fonts-liberation docker-compose apache2-utils openssl systemd
 )
 
 missing=()

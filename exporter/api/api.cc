@@ -24,7 +24,7 @@ namespace {
 
 constexpr std::string_view kPrefix = "/api/v1/";
 
-enum class ErrorType { kBadData, kExecution, kTimeout, kCanceled, kInternal };
+enum class ErrorType { kBadData, kExecution, kTimeout, kCanceled, kInternal, kUnavailable };
 
 Response Error(ErrorType type, absl::string_view message) {
   absl::string_view name;
@@ -49,6 +49,10 @@ Response Error(ErrorType type, absl::string_view message) {
     case ErrorType::kInternal:
       name = "internal";
       code = 500;
+      break;
+    case ErrorType::kUnavailable:
+      name = "unavailable";
+      code = 503;
       break;
   }
   JsonWriter w;
@@ -88,6 +92,8 @@ Response ExecError(const absl::Status& s) {
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kDataLoss:
       return Error(ErrorType::kInternal, s.message());
+    case absl::StatusCode::kUnavailable:
+      return Error(ErrorType::kUnavailable, s.message());
     default:
       return Error(ErrorType::kExecution, s.message());
   }
@@ -282,6 +288,36 @@ bool ValidLabelName(std::string_view n) {
 
 Api::Api(ApiOptions options) : options_(std::move(options)) {}
 
+absl::StatusOr<absl::Duration> Api::AcquireSlot(absl::Duration timeout) const {
+  if (options_.max_concurrent_queries <= 0) return absl::ZeroDuration();
+  const absl::Time start = absl::Now();
+  absl::MutexLock lock(&gate_mu_);
+  if (running_ < options_.max_concurrent_queries) {
+    ++running_;
+    return absl::ZeroDuration();
+  }
+  if (queued_ >= options_.max_queued_queries) {
+    return absl::UnavailableError(absl::StrCat("too many concurrent queries (",
+                                               options_.max_concurrent_queries, " running, ",
+                                               queued_, " queued); try again later"));
+  }
+  ++queued_;
+  const int limit = options_.max_concurrent_queries;
+  const int* running = &running_;
+  auto free = [running, limit] { return *running < limit; };
+  const bool got = gate_mu_.AwaitWithTimeout(absl::Condition(&free), timeout);
+  --queued_;
+  if (!got) return absl::DeadlineExceededError("query timed out in query queue");
+  ++running_;
+  return absl::Now() - start;
+}
+
+void Api::ReleaseSlot() const {
+  if (options_.max_concurrent_queries <= 0) return;
+  absl::MutexLock lock(&gate_mu_);
+  --running_;
+}
+
 Response Api::Handle(const Request& r) const {
   if (!absl::StartsWith(ToAbsl(r.path), ToAbsl(kPrefix))) {
     return PlainText(404, "404 page not found\n");
@@ -325,8 +361,13 @@ Response Api::Query(const Request& r) const {
   }
   absl::StatusOr<promql::ExprPtr> expr = promql::ParseExpr(FormValue(r, "query"));
   if (!expr.ok()) return InvalidParam("query", expr.status().message());
-  const query::Engine engine(WithTimeout(options_.engine->options(), timeout));
+  query::EngineOptions eo = WithTimeout(options_.engine->options(), timeout);
+  absl::StatusOr<absl::Duration> waited = AcquireSlot(eo.timeout);
+  if (!waited.ok()) return ExecError(waited.status());
+  eo.timeout -= *waited;
+  const query::Engine engine(eo);
   absl::StatusOr<query::Value> v = engine.Instant(**expr, *ts, *options_.storage);
+  ReleaseSlot();
   if (!v.ok()) return ExecError(v.status());
   return Success(QueryData(*v));
 }
@@ -368,9 +409,14 @@ Response Api::QueryRange(const Request& r) const {
   }
   const int64_t step_ms = *step / 1'000'000;
   if (step_ms == 0 && *end != *start) return InvalidParam("step", kNonPositive);
-  const query::Engine engine(WithTimeout(options_.engine->options(), timeout));
+  query::EngineOptions eo = WithTimeout(options_.engine->options(), timeout);
+  absl::StatusOr<absl::Duration> waited = AcquireSlot(eo.timeout);
+  if (!waited.ok()) return ExecError(waited.status());
+  eo.timeout -= *waited;
+  const query::Engine engine(eo);
   absl::StatusOr<query::Matrix> m =
       engine.Range(**expr, *start, *end, std::max<int64_t>(step_ms, 1), *options_.storage);
+  ReleaseSlot();
   if (!m.ok()) return ExecError(m.status());
   return Success(QueryData(std::move(*m)));
 }

@@ -101,6 +101,13 @@ struct ApiOptions {
   BuildInfo build_info;
   // Source of the default query time; not owned.
   Clock* clock = Clock::Real();
+  // --query.max-concurrency: queries (/query, /query_range) evaluated at once. Further queries
+  // wait for a slot; the wait counts against their timeout, as Prometheus's query queue does
+  // ("query timed out in query queue"). At most `max_queued_queries` wait; beyond that a query
+  // is refused at once with 503 errorType "unavailable", so that queries cannot take every HTTP
+  // worker thread from /metrics and the health endpoints. 0: no limit.
+  int max_concurrent_queries = 20;
+  int max_queued_queries = 20;
 };
 
 class Api {
@@ -124,7 +131,15 @@ class Api {
   Response Alerts() const;
   Response BuildInfoResponse() const;
 
+  // Takes a query slot (see ApiOptions::max_concurrent_queries), waiting at most `timeout`.
+  // Returns the time waited, or the error response (queue full, or timed out in the queue).
+  absl::StatusOr<absl::Duration> AcquireSlot(absl::Duration timeout) const;
+  void ReleaseSlot() const;
+
   ApiOptions options_;
+  mutable absl::Mutex gate_mu_;
+  mutable int running_ ABSL_GUARDED_BY(gate_mu_) = 0;
+  mutable int queued_ ABSL_GUARDED_BY(gate_mu_) = 0;
 };
 
 // Mounts `api` on `server` for GET and POST under /api/v1/. `api` must outlive the server's

@@ -1,16 +1,23 @@
 #include "app/commands.h"
 
+#include <httplib.h>
 #include <signal.h>
 
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "app/daemon.h"
 #include "app/flags.h"
 #include "common/log.h"
@@ -61,7 +68,7 @@ int WaitForTerminationSignal(const std::function<void()>& on_hangup) {
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
       if (on_hangup) {
-        LogInfo("SIGHUP received; reloading the rule files");
+        LogInfo("SIGHUP received; reloading the configuration");
         on_hangup();
       } else {
         LogInfo("SIGHUP received; nothing to reload");
@@ -103,6 +110,17 @@ int RunCommand(const std::vector<std::string>& args) {
                "Only log messages with the given severity or above: "
                "debug, info, warn, error.");
   flags.String("log.format", &log_format, "Output format of log messages: logfmt or json.");
+  std::string web_config_file;
+  bool enable_lifecycle = false;
+  int64_t max_concurrency = 20;
+  flags.String("web.config.file", &web_config_file,
+               "Path to a configuration file that can enable TLS or authentication "
+               "(exporter-toolkit's format).");
+  flags.Bool("web.enable-lifecycle", &enable_lifecycle,
+             "Enable reloading the configuration via HTTP (POST /-/reload).");
+  flags.Int("query.max-concurrency", &max_concurrency,
+            "Maximum number of queries executed concurrently (further ones wait, as many again "
+            "at most).");
   std::string external_url;
   std::string resend_delay = "1m";
   std::string query_timeout = "2m";
@@ -179,11 +197,21 @@ int RunCommand(const std::vector<std::string>& args) {
     return Fail(
         absl::InvalidArgumentError("--alertmanager.notification-queue-capacity must be > 0"));
   }
-  absl::StatusOr<config::Config> cfg = config::LoadConfigFile(config_file);
+  if (max_concurrency <= 0 || max_concurrency > 1000) {
+    return Fail(absl::InvalidArgumentError("--query.max-concurrency must be in [1, 1000]"));
+  }
+  absl::StatusOr<std::string> config_text = config::ReadConfigFile(config_file);
+  if (!config_text.ok()) return Fail(config_text.status());
+  absl::StatusOr<config::Config> cfg = config::ParseConfig(*config_text, config_file);
   if (!cfg.ok()) return Fail(cfg.status());
 
   DaemonOptions options;
   options.config = std::move(*cfg);
+  options.config_file = config_file;
+  options.config_text = std::move(*config_text);
+  options.web_config_file = web_config_file;
+  options.enable_lifecycle = enable_lifecycle;
+  options.query_max_concurrency = static_cast<int>(max_concurrency);
   options.listen_addresses = listen;
   options.telemetry_path = telemetry_path;
   options.config_dir = std::filesystem::path(config_file).parent_path().string();
@@ -204,8 +232,84 @@ int RunCommand(const std::vector<std::string>& args) {
   LogInfo("stakewatch started", {{"version", StakewatchVersion()}, {"config", config_file}});
   Daemon* d = daemon->get();
   const int sig = WaitForTerminationSignal([d] { (void)d->Reload(); });
+  const absl::Time stop_start = absl::Now();
   LogInfo("shutting down", {{"signal", absl::StrCat(sig)}});
-  (*daemon)->Stop();
+  // Shutdown is bounded (9 s, or the drain timeout + 2 s if longer): alert state and progress are
+  // already on disk and the notifier is drained first, so what a hard exit can cut short is only
+  // a source's request in flight.
+  const absl::Duration limit = std::max(absl::Seconds(9), durations[2] + absl::Seconds(2));
+  auto stopped = std::make_shared<absl::Notification>();
+  std::thread stopper([d, stopped] {
+    d->Stop();
+    stopped->Notify();
+  });
+  if (!stopped->WaitForNotificationWithTimeout(limit)) {
+    LogWarn("shutdown did not finish in time; exiting without waiting for sources in flight",
+            {{"limit", absl::FormatDuration(limit)}});
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
+  stopper.join();
+  LogInfo("stopped", {{"took", absl::FormatDuration(absl::Now() - stop_start)}});
+  return 0;
+}
+
+int HealthcheckCommand(const std::vector<std::string>& args) {
+  FlagSet flags("stakewatch healthcheck");
+  std::string url = "http://127.0.0.1:9787/-/healthy";
+  std::string timeout = "5s";
+  std::string ca_file;
+  bool insecure = false;
+  std::string user;
+  std::string password_file;
+  flags.String("url", &url, "URL to GET; exit 0 if it answers 200 (for container HEALTHCHECKs).");
+  flags.String("timeout", &timeout, "Connect and read timeout.");
+  flags.String("ca-file", &ca_file, "CA certificate to verify an https URL's server with.");
+  flags.Bool("insecure-skip-verify", &insecure, "Do not verify an https URL's certificate.");
+  flags.String("user", &user, "Basic-auth user name (with --password-file).");
+  flags.String("password-file", &password_file, "File holding the basic-auth password.");
+  if (absl::Status s = flags.Parse(args); !s.ok()) return Fail(s);
+  if (flags.help_requested()) {
+    std::cout << flags.Usage();
+    return 0;
+  }
+  absl::StatusOr<absl::Duration> t = config::ParsePrometheusDuration(timeout);
+  if (!t.ok() || *t <= absl::ZeroDuration()) {
+    return Fail(absl::InvalidArgumentError("--timeout: not a positive duration"));
+  }
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos ||
+      (url.compare(0, scheme_end, "http") != 0 && url.compare(0, scheme_end, "https") != 0)) {
+    return Fail(absl::InvalidArgumentError("--url must start with http:// or https://"));
+  }
+  const size_t path_start = url.find('/', scheme_end + 3);
+  const std::string base = url.substr(0, path_start);
+  const std::string path = path_start == std::string::npos ? "/" : url.substr(path_start);
+  httplib::Client client(base);
+  if (!client.is_valid()) return Fail(absl::InvalidArgumentError("--url: cannot parse " + base));
+  const auto micros = absl::ToInt64Microseconds(*t);
+  client.set_connection_timeout(micros / 1000000, micros % 1000000);
+  client.set_read_timeout(micros / 1000000, micros % 1000000);
+  if (!ca_file.empty()) client.set_ca_cert_path(ca_file.c_str());
+  client.enable_server_certificate_verification(!insecure);
+  if (!user.empty()) {
+    std::ifstream in(password_file);
+    std::string password;
+    if (!in || !std::getline(in, password)) {
+      return Fail(absl::InvalidArgumentError("--password-file: cannot read " + password_file));
+    }
+    client.set_basic_auth(user.c_str(), password.c_str());
+  }
+  httplib::Result r = client.Get(path.c_str());
+  if (!r) {
+    std::cerr << "stakewatch healthcheck: " << base << path << ": " << httplib::to_string(r.error())
+              << "\n";
+    return 1;
+  }
+  if (r->status != 200) {
+    std::cerr << "stakewatch healthcheck: " << base << path << " answered " << r->status << "\n";
+    return 1;
+  }
   return 0;
 }
 

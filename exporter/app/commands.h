@@ -22,5 +22,8 @@ int WaitForTerminationSignal(const std::function<void()>& on_hangup = nullptr);
 int RunCommand(const std::vector<std::string>& args);
 // `stakewatch demo`: the simulator plus the daemon pointed at it, with progress lines.
 int DemoCommand(const std::vector<std::string>& args);
+// `stakewatch healthcheck [--url=...]`: GETs a URL (default the local /-/healthy) and exits 0 on
+// 200, 1 otherwise; for container HEALTHCHECKs without curl (TLS and basic auth supported).
+int HealthcheckCommand(const std::vector<std::string>& args);
 
 }  // namespace stakewatch::app

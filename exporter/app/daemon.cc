@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "api/api.h"
 #include "app/alert_sender.h"
@@ -24,6 +25,8 @@
 #include "events/stream.h"
 #include "execution/client.h"
 #include "exposition/http_format.h"
+#include "notifier/notifier.h"
+#include "webconfig/web_security.h"
 
 namespace stakewatch::app {
 
@@ -59,6 +62,66 @@ absl::Status Daemon::Init() {
   const config::Config& cfg = options_.config;
   ASSIGN_OR_RETURN(SelfMetrics self, SelfMetrics::Create(&store_, options_.clock->Now()));
   self_metrics_.emplace(std::move(self));
+  if (!options_.web_config_file.empty()) {
+    ASSIGN_OR_RETURN(web_, webconfig::WebSecurity::Create(options_.web_config_file));
+    using exposition::FamilyDesc;
+    using exposition::MetricType;
+    ASSIGN_OR_RETURN(web_reload_failures_,
+                     store_.AddFamily(FamilyDesc{
+                         "stakewatch_web_config_reload_failures_total",
+                         "Re-reads of --web.config.file that failed (unreadable or invalid); "
+                         "requests are refused with 500 until the file is fixed.",
+                         MetricType::kCounter,
+                         {}}));
+    ASSIGN_OR_RETURN(web_auth_failures_,
+                     store_.AddFamily(FamilyDesc{"stakewatch_web_auth_failures_total",
+                                                 "Requests refused with 401 (basic auth).",
+                                                 MetricType::kCounter,
+                                                 {}}));
+    ASSIGN_OR_RETURN(web_handshake_refusals_,
+                     store_.AddFamily(FamilyDesc{
+                         "stakewatch_web_tls_handshake_refusals_total",
+                         "TLS handshakes aborted because the web configuration was not usable.",
+                         MetricType::kCounter,
+                         {}}));
+  }
+  {
+    using exposition::FamilyDesc;
+    using exposition::MetricType;
+    ASSIGN_OR_RETURN(reload_ok_, store_.AddFamily(FamilyDesc{
+                                     "stakewatch_config_last_reload_successful",
+                                     "Whether the last configuration reload attempt succeeded.",
+                                     MetricType::kGauge,
+                                     {}}));
+    ASSIGN_OR_RETURN(reload_ts_,
+                     store_.AddFamily(FamilyDesc{
+                         "stakewatch_config_last_reload_success_timestamp_seconds",
+                         "Timestamp of the last successful configuration reload (or start-up).",
+                         MetricType::kGauge,
+                         {}}));
+    ASSIGN_OR_RETURN(restart_pending_,
+                     store_.AddFamily(FamilyDesc{
+                         "stakewatch_config_restart_pending",
+                         "1 if the configuration file has changes, loaded by a reload, that take "
+                         "effect only after a restart.",
+                         MetricType::kGauge,
+                         {}}));
+    reload_ok_->Set(reload_ok_->GetOrCreate({}), 1);
+    reload_ts_->Set(reload_ts_->GetOrCreate({}),
+                    absl::ToDoubleSeconds(options_.clock->Now() - absl::UnixEpoch()));
+    restart_pending_->Set(restart_pending_->GetOrCreate({}), 0);
+  }
+  {
+    absl::MutexLock lock(&status_mu_);
+    for (const config::ValidatorGroup& g : cfg.validators.groups) {
+      StatusGroup sg;
+      sg.name = g.name;
+      for (const auto& [k, v] : g.labels) sg.labels.emplace_back(k, v);
+      sg.validators = g.indices.size() + g.pubkeys.size();
+      status_final_.push_back(sg);
+      status_provisional_.push_back(std::move(sg));
+    }
+  }
   ASSIGN_OR_RETURN(source_health_, SourceHealth::Create(&store_, options_.clock));
 
   // Validators: groups in file order; a validator belongs to exactly one group (the config
@@ -171,6 +234,8 @@ absl::Status Daemon::Init() {
     ao.build_info.revision = std::string(StakewatchRevision());
     ao.build_info.go_version = "none (C++)";
     ao.clock = options_.clock;
+    ao.max_concurrent_queries = options_.query_max_concurrency;
+    ao.max_queued_queries = options_.query_max_concurrency;
     api_ = std::make_unique<api::Api>(std::move(ao));
   }
   if (cfg.slashing_db.has_value() || cfg.web3signer.has_value() || !cfg.validator_clients.empty() ||
@@ -196,7 +261,205 @@ absl::Status Daemon::Init() {
   return absl::OkStatus();
 }
 
-absl::Status Daemon::Reload() { return rules_->Reload(); }
+absl::Status Daemon::Reload() {
+  absl::MutexLock lock(&reload_mu_);
+  const absl::Status s = ReloadLocked();
+  const absl::Time now = options_.clock->Now();
+  reload_ok_->Set(reload_ok_->GetOrCreate({}), s.ok() ? 1 : 0);
+  if (s.ok()) {
+    reload_ts_->Set(reload_ts_->GetOrCreate({}), absl::ToDoubleSeconds(now - absl::UnixEpoch()));
+    LogInfo("configuration reloaded", {{"file", options_.config_file}});
+  } else {
+    LogError("configuration reload failed; the previous configuration keeps running",
+             {{"file", options_.config_file}, {"err", ToStd(s.message())}});
+  }
+  absl::MutexLock status_lock(&status_mu_);
+  last_reload_ok_ = s.ok();
+  last_reload_ = now;
+  last_reload_error_ = s.ok() ? std::string() : std::string(s.message());
+  return s;
+}
+
+absl::Status Daemon::ReloadLocked() {
+  if (options_.config_file.empty()) return rules_->Reload();
+  // Everything is read and validated before anything changes.
+  ASSIGN_OR_RETURN(std::string text, config::ReadConfigFile(options_.config_file));
+  ASSIGN_OR_RETURN(config::Config cfg, config::ParseConfig(text, options_.config_file));
+  RETURN_IF_ERROR(notifier::Notifier::ValidateConfig(cfg.global, cfg.alerting));
+  RETURN_IF_ERROR(rules_->Reload(cfg));  // validates every rule file first; atomic
+  // Validated above; fails only if a file it reads vanished in between.
+  RETURN_IF_ERROR(notifier_->ApplyConfig(cfg.global, cfg.alerting));
+  // Sections that are not applied live, compared with what is running (the start-up file).
+  std::vector<std::string> pending;
+  for (const std::string& section : config::ChangedSections(options_.config_text, text)) {
+    if (section == "rule_files" || section == "alerting") continue;
+    if (section == "global") {
+      const config::GlobalConfig& old_global = options_.config.global;
+      if (cfg.global.scrape_interval != old_global.scrape_interval ||
+          cfg.global.scrape_timeout != old_global.scrape_timeout) {
+        pending.push_back("global.scrape_interval/scrape_timeout");
+      }
+      continue;
+    }
+    pending.push_back(section);
+  }
+  restart_pending_->Set(restart_pending_->GetOrCreate({}), pending.empty() ? 0 : 1);
+  if (!pending.empty()) {
+    LogWarn(
+        "configuration changes that take effect only after a restart; the running values "
+        "are kept",
+        {{"sections", absl::StrJoin(pending, ",")}});
+  }
+  return absl::OkStatus();
+}
+
+void Daemon::UpdateStatusGroups(const accounting::EpochResult& result,
+                                const std::vector<accounting::SyncCommitteeResult>* sync,
+                                bool final) {
+  absl::MutexLock lock(&status_mu_);
+  std::vector<StatusGroup>& groups = final ? status_final_ : status_provisional_;
+  std::vector<uint64_t> delay_sum(groups.size(), 0);
+  std::vector<double> eff_sum(groups.size(), 0);
+  for (StatusGroup& g : groups) {
+    const std::string name = g.name;
+    const auto labels = g.labels;
+    const size_t validators = g.validators;
+    g = StatusGroup{};
+    g.name = name;
+    g.labels = labels;
+    g.validators = validators;
+    g.epoch = result.epoch;
+    g.final = final;
+    g.sync_known = sync != nullptr;
+  }
+  auto in = [&groups](int32_t group) {
+    return group >= 0 && static_cast<size_t>(group) < groups.size();
+  };
+  for (const accounting::AttestationResult& a : result.attestations) {
+    if (!in(a.group)) continue;
+    StatusGroup& g = groups[a.group];
+    ++g.attestation_duties;
+    eff_sum[a.group] += a.effectiveness;
+    if (!a.included) {
+      ++g.missed;
+      continue;
+    }
+    ++g.attested;
+    delay_sum[a.group] += a.inclusion_delay;
+    g.head_correct += a.head_correct ? 1 : 0;
+    g.target_correct += a.target_correct ? 1 : 0;
+    g.source_correct += a.source_correct ? 1 : 0;
+  }
+  for (const accounting::ProposalResult& p : result.proposals) {
+    if (!in(p.group)) continue;
+    StatusGroup& g = groups[p.group];
+    ++g.proposal_duties;
+    switch (p.outcome) {
+      case accounting::ProposalOutcome::kProposed:
+        ++g.proposed;
+        break;
+      case accounting::ProposalOutcome::kMissed:
+        ++g.proposals_missed;
+        break;
+      case accounting::ProposalOutcome::kOrphaned:
+        ++g.orphaned;
+        break;
+    }
+  }
+  if (sync != nullptr) {
+    for (const accounting::SyncCommitteeResult& r : *sync) {
+      if (!in(r.group)) continue;
+      StatusGroup& g = groups[r.group];
+      g.sync_duty_slots += r.slots;
+      g.sync_participated += r.participated;
+      g.sync_missed += r.missed;
+    }
+  }
+  for (size_t i = 0; i < groups.size(); ++i) {
+    StatusGroup& g = groups[i];
+    if (g.attested > 0) g.mean_inclusion_delay = static_cast<double>(delay_sum[i]) / g.attested;
+    if (g.attestation_duties > 0) g.effectiveness = eff_sum[i] / g.attestation_duties;
+  }
+}
+
+StatusSnapshot Daemon::Status() const {
+  StatusSnapshot s;
+  s.version = std::string(StakewatchVersion());
+  s.revision = std::string(StakewatchRevision());
+  s.started = started_at_;
+  s.now = options_.clock->Now();
+  s.config_file = options_.config_file;
+  s.ready = ready_.load() || client_ == nullptr;
+  s.telemetry_path = options_.telemetry_path;
+  if (const uint64_t head = head_slot_.load(); head != UINT64_MAX) s.head_slot = head;
+  {
+    absl::MutexLock lock(&status_mu_);
+    s.last_reload_ok = last_reload_ok_;
+    s.last_reload = last_reload_;
+    s.last_reload_error = last_reload_error_;
+    for (size_t i = 0; i < status_final_.size(); ++i) {
+      const StatusGroup& f = status_final_[i];
+      const StatusGroup& p = status_provisional_[i];
+      // The newest epoch processed; counted results win over provisional ones of the same epoch.
+      s.groups.push_back(p.epoch.has_value() && (!f.epoch.has_value() || *p.epoch > *f.epoch) ? p
+                                                                                              : f);
+      if (f.epoch.has_value()) {
+        s.last_counted_epoch = std::max(s.last_counted_epoch.value_or(0), *f.epoch);
+      }
+      if (p.epoch.has_value() || f.epoch.has_value()) {
+        s.last_processed_epoch = std::max(
+            {s.last_processed_epoch.value_or(0), p.epoch.value_or(0), f.epoch.value_or(0)});
+      }
+    }
+  }
+  for (SourceHealth::Entry& e : source_health_->List()) {
+    s.sources.push_back(StatusSource{std::move(e.source), std::move(e.target), e.up, e.known,
+                                     std::move(e.last_error), e.last_success});
+  }
+  for (const ruleeval::GroupSnapshot& g : rules_->manager().Groups()) {
+    StatusRuleGroup rg;
+    rg.name = g.name;
+    rg.file = g.file;
+    rg.interval = g.interval;
+    rg.last_eval =
+        ruleeval::IsZeroTime(g.last_evaluation) ? absl::InfinitePast() : g.last_evaluation;
+    rg.last_duration = g.evaluation_time;
+    for (const ruleeval::RuleSnapshot& r : g.rules) {
+      StatusRule sr;
+      sr.name = r.name;
+      sr.type = r.alerting ? "alerting" : "recording";
+      switch (r.health) {
+        case ruleeval::RuleHealth::kGood:
+          sr.health = "ok";
+          break;
+        case ruleeval::RuleHealth::kBad:
+          sr.health = "err";
+          break;
+        default:
+          sr.health = "unknown";
+          break;
+      }
+      sr.last_error = r.last_error;
+      sr.active_alerts = r.alerts.size();
+      rg.rules.push_back(std::move(sr));
+      for (const ruleeval::Alert& a : r.alerts) {
+        StatusAlert sa;
+        sa.name = r.name;
+        for (const tsdb::Label& l : a.labels) {
+          if (l.name != "alertname") sa.labels.emplace_back(l.name, l.value);
+        }
+        sa.state = a.state == ruleeval::AlertState::kFiring ? "firing" : "pending";
+        sa.active_since = a.active_at;
+        sa.value = a.value;
+        auto summary = a.annotations.find("summary");
+        if (summary != a.annotations.end()) sa.summary = summary->second;
+        s.alerts.push_back(std::move(sa));
+      }
+    }
+    s.rule_groups.push_back(std::move(rg));
+  }
+  return s;
+}
 
 std::vector<api::MetricMetadata> OwnMetadata(const exposition::SeriesStore& store) {
   std::vector<api::MetricMetadata> out;
@@ -229,7 +492,8 @@ std::string Daemon::RenderLandingPage() const {
   return absl::StrCat(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>stakewatch</title>"
       "</head><body><h1>stakewatch</h1><p>Ethereum validator monitoring, version ",
-      ToAbsl(StakewatchVersion()), ".</p><ul><li><a href=\"", options_.telemetry_path,
+      ToAbsl(StakewatchVersion()), ".</p><ul><li><a href=\"/status\">Status</a></li><li><a href=\"",
+      HtmlEscape(options_.telemetry_path),
       "\">Metrics</a></li><li><a href=\"/-/healthy\">Health</a></li><li><a "
       "href=\"/-/ready\">Readiness</a></li></ul></body></html>\n");
 }
@@ -241,11 +505,33 @@ absl::Status Daemon::Start() {
     std::string host;
     int port = 0;
     RETURN_IF_ERROR(ParseListenAddress(address, &host, &port));
-    auto server = std::make_unique<httplib::Server>();
+    std::unique_ptr<httplib::Server> server;
+    if (web_ != nullptr) {
+      ASSIGN_OR_RETURN(server, web_->NewServer());
+    } else {
+      server = std::make_unique<httplib::Server>();
+    }
     server->set_tcp_nodelay(true);  // no delayed-ACK stall between headers and body
+    server->set_payload_max_length(options_.max_request_body_bytes);
+    {
+      // Queries may hold a worker each (running or queued, see api::ApiOptions); the rest are
+      // kept for /metrics, the health endpoints and the pages.
+      const size_t workers =
+          8 + 2 * static_cast<size_t>(std::max(0, options_.query_max_concurrency));
+      server->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+    }
     server->Get(options_.telemetry_path, [this](const httplib::Request& req,
                                                 httplib::Response& res) {
       const absl::Time start = absl::Now();
+      if (web_ != nullptr) {
+        const webconfig::WebSecurity::Counters c = web_->counters();
+        web_reload_failures_->Set(web_reload_failures_->GetOrCreate({}),
+                                  static_cast<double>(c.reload_failures));
+        web_auth_failures_->Set(web_auth_failures_->GetOrCreate({}),
+                                static_cast<double>(c.auth_failures));
+        web_handshake_refusals_->Set(web_handshake_refusals_->GetOrCreate({}),
+                                     static_cast<double>(c.handshake_refusals));
+      }
       const exposition::Format format = exposition::NegotiateFormat(req.get_header_value("Accept"));
       std::string body;
       store_.Render(format, &body);
@@ -261,6 +547,11 @@ absl::Status Daemon::Start() {
     });
     server->Get("/", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(RenderLandingPage(), "text/html; charset=utf-8");
+    });
+    server->Get("/status", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Content-Security-Policy", std::string(kStatusPageContentSecurityPolicy));
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(RenderStatusPage(Status()), "text/html; charset=utf-8");
     });
     server->Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("Healthy\n", "text/plain; charset=utf-8");
@@ -279,9 +570,25 @@ absl::Status Daemon::Start() {
     // `curl -X POST .../-/reload` sends) with 400 when it reads the body; the connection is
     // closed afterwards since a body, if any, is not read.
     server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      // Authentication and the configured response headers first, for every path (as
+      // exporter-toolkit wraps the whole mux).
+      if (web_ != nullptr && !web_->Authorize(req, res)) {
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      size_t header_bytes = req.target.size();
+      for (const auto& [name, value] : req.headers) header_bytes += name.size() + value.size() + 4;
+      if (header_bytes > options_.max_header_bytes) {
+        res.status = 431;
+        res.set_header("Connection", "close");
+        res.set_content("431 Request Header Fields Too Large\n", "text/plain; charset=utf-8");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       if (req.path != "/-/reload") return httplib::Server::HandlerResponse::Unhandled;
       res.set_header("Connection", "close");
-      if (req.method != "POST" && req.method != "PUT") {
+      if (!options_.enable_lifecycle) {
+        res.status = 403;
+        res.set_content("Lifecycle API is not enabled.\n", "text/plain; charset=utf-8");
+      } else if (req.method != "POST" && req.method != "PUT") {
         res.status = 405;
         res.set_content("Only POST or PUT requests allowed\n", "text/plain; charset=utf-8");
       } else if (absl::Status s = Reload(); !s.ok()) {
@@ -333,12 +640,14 @@ void Daemon::Stop() {
   stopped_ = true;
   if (!stop_.HasBeenNotified()) stop_.Notify();
   Wake();
+  // Alerts first: no new ones, their state on disk, the queue drained (bounded by the drain
+  // timeout) — before joining threads that may be waiting out a slow source's timeout.
+  if (rules_ != nullptr) rules_->Stop();
+  if (notifier_ != nullptr) notifier_->Stop(options_.notifier_drain_timeout);
   if (poll_thread_.joinable()) poll_thread_.join();
   if (event_stream_ != nullptr) event_stream_->Stop();
   if (node_info_ != nullptr) node_info_->Stop();
   if (signing_path_ != nullptr) signing_path_->Stop();
-  if (rules_ != nullptr) rules_->Stop();  // no new alerts; their state is on disk
-  if (notifier_ != nullptr) notifier_->Stop(options_.notifier_drain_timeout);
   for (auto& s : servers_) s->stop();
   for (auto& t : server_threads_) {
     if (t.joinable()) t.join();
@@ -509,6 +818,7 @@ void Daemon::Tick() {
     last_resolve_epoch_ = head_slot / spe;  // at most once per epoch
     ResolvePubkeys();
   }
+  head_slot_.store((*head)->slot);
   CheckReorgByPolling(**head);
   if (head_slot / spe >= 1 && last_liveness_epoch_ != head_slot / spe - 1) {
     last_liveness_epoch_ = head_slot / spe - 1;
@@ -680,6 +990,8 @@ void Daemon::ProcessProvisional(beacon::Epoch epoch) {
   DropSlashedDuties(enricher_->states(), &provisional_result_);
   validator_metrics_->RecordProvisional(provisional_result_);
   self_metrics_->SetProvisionalEpoch(epoch);
+  UpdateStatusGroups(provisional_result_, nullptr, false);
+  ready_.store(true);
 }
 
 absl::Status Daemon::CountEpoch(beacon::Epoch epoch) {
@@ -711,6 +1023,7 @@ absl::Status Daemon::CountEpoch(beacon::Epoch epoch) {
   validator_metrics_->RecordReport(epoch_result_, report_, enricher_->states(), monitored_,
                                    monitored_list_);
   validator_metrics_->RecordExecution(execution);
+  UpdateStatusGroups(epoch_result_, &report_.sync, true);
   return absl::OkStatus();
 }
 

@@ -27,6 +27,7 @@
 #include "app/epoch_processor.h"
 #include "app/epoch_report.h"
 #include "app/self_metrics.h"
+#include "app/status_page.h"
 #include "app/validator_metrics.h"
 #include "beacon/client.h"
 #include "common/clock.h"
@@ -42,6 +43,9 @@ class Server;
 }
 namespace stakewatch::events {
 class EventStream;
+}
+namespace stakewatch::webconfig {
+class WebSecurity;
 }
 namespace stakewatch::execution {
 class ExecutionClient;
@@ -72,6 +76,20 @@ struct DaemonOptions {
   size_t notification_queue_capacity = 10000;  // --alertmanager.notification-queue-capacity
   absl::Duration notifier_drain_timeout = absl::Seconds(5);  // --alertmanager.drain-timeout
   query::EngineOptions engine;                               // --query.timeout, --query.max-samples
+  int query_max_concurrency = 20;                            // --query.max-concurrency
+  // The configuration file and the text `config` was parsed from; Reload re-reads the file.
+  // Empty config_file (the demo): Reload re-reads the rule files only.
+  std::string config_file;
+  std::string config_text;
+  // --web.config.file (exporter-toolkit's format: TLS, basic auth, response headers); empty:
+  // plain HTTP without authentication. The file is re-read as exporter-toolkit does.
+  std::string web_config_file;
+  // --web.enable-lifecycle: POST /-/reload is served; otherwise it answers 403, as Prometheus.
+  bool enable_lifecycle = false;
+  // Request limits: a body over max_request_body_bytes gets 413, a header section over
+  // max_header_bytes gets 431 (cpp-httplib also rejects any single header line over 8 KiB).
+  size_t max_request_body_bytes = 1 << 20;
+  size_t max_header_bytes = 64 << 10;
   // Called on the polling thread after each processed epoch (the demo prints progress).
   std::function<void(const accounting::EpochResult&, absl::Duration took)> on_epoch;
 };
@@ -88,16 +106,26 @@ class Daemon {
 
   // Binds every listen address and starts serving and polling. Fails if a port cannot be bound.
   absl::Status Start();
-  // Stops polling and serving; waits for the threads. Idempotent.
+  // Stops rule evaluation (alert state is on disk), drains the notifier (at most
+  // notifier_drain_timeout), then stops polling and serving and waits for the threads (a source
+  // in the middle of a slow request can hold this up to its timeout; `stakewatch run` bounds
+  // the whole shutdown). Idempotent.
   void Stop();
 
   // "host:port" actually bound, one per listen address (valid after Start()).
   const std::vector<std::string>& bound_addresses() const { return bound_addresses_; }
   exposition::SeriesStore& store() { return store_; }
 
-  // Reloads the rule files (SIGHUP, POST /-/reload). On error the previous rules keep running;
-  // the error is logged, counted in stakewatch_rules_config_last_reload_successful and returned.
+  // Reloads the configuration (SIGHUP, POST /-/reload): the file is read and validated whole
+  // (every section, the rule files, the alerting section) before anything changes; on any error
+  // the previous configuration keeps running, the error is logged, returned and
+  // stakewatch_config_last_reload_successful is 0. Applied live: rule_files, alerting,
+  // global.evaluation_interval and global.external_labels. Changes to any other section are
+  // validated but take effect only after a restart: they are logged and
+  // stakewatch_config_restart_pending is 1 until then. Thread-safe; reloads are serialised.
   absl::Status Reload();
+  // What the status page shows, now. Thread-safe.
+  StatusSnapshot Status() const;
   // The rule manager, engine and series store (valid after Create).
   RulesRuntime& rules() { return *rules_; }
 
@@ -127,6 +155,10 @@ class Daemon {
   // The counted epoch's on-chain facts to the key-safety reconciliation.
   void QueueReconciliation(beacon::Epoch epoch);
   std::string RenderLandingPage() const;
+  absl::Status ReloadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_);
+  // Per-group results of an accounted epoch, for the status page.
+  void UpdateStatusGroups(const accounting::EpochResult& result,
+                          const std::vector<accounting::SyncCommitteeResult>* sync, bool final);
 
   DaemonOptions options_;
   exposition::SeriesStore store_;
@@ -164,7 +196,8 @@ class Daemon {
   // the epoch once it is counted (only with a signing path; at most 32 epochs).
   std::map<beacon::Epoch, std::vector<beacon::ValidatorIndex>> live_by_epoch_;
   std::optional<std::pair<beacon::Slot, beacon::Root>> last_head_;
-  std::atomic<bool> reorg_pending_{false};  // set by the event stream
+  std::atomic<bool> reorg_pending_{false};       // set by the event stream
+  std::atomic<uint64_t> head_slot_{UINT64_MAX};  // the head slot last polled (status page)
   absl::Mutex wake_mu_;
   bool wake_ ABSL_GUARDED_BY(wake_mu_) = false;
   std::unique_ptr<events::EventStream> event_stream_;
@@ -182,6 +215,23 @@ class Daemon {
   uint64_t last_resolve_epoch_ = UINT64_MAX;
   absl::Time last_health_check_ = absl::InfinitePast();
 
+  std::unique_ptr<webconfig::WebSecurity> web_;        // null without --web.config.file
+  exposition::Family* web_reload_failures_ = nullptr;  // these three: only with web_
+  exposition::Family* web_auth_failures_ = nullptr;
+  exposition::Family* web_handshake_refusals_ = nullptr;
+  absl::Mutex reload_mu_;
+  exposition::Family* reload_ok_ = nullptr;
+  exposition::Family* reload_ts_ = nullptr;
+  exposition::Family* restart_pending_ = nullptr;
+  // Status page state.
+  const absl::Time started_at_ = absl::Now();
+  mutable absl::Mutex status_mu_;
+  // One per group: the last counted epoch's results, and the last provisional epoch's.
+  std::vector<StatusGroup> status_final_ ABSL_GUARDED_BY(status_mu_);
+  std::vector<StatusGroup> status_provisional_ ABSL_GUARDED_BY(status_mu_);
+  bool last_reload_ok_ ABSL_GUARDED_BY(status_mu_) = true;
+  absl::Time last_reload_ ABSL_GUARDED_BY(status_mu_) = absl::InfinitePast();
+  std::string last_reload_error_ ABSL_GUARDED_BY(status_mu_);
   std::vector<std::unique_ptr<httplib::Server>> servers_;
   std::vector<std::thread> server_threads_;
   std::vector<std::string> bound_addresses_;

@@ -41,6 +41,11 @@ TEST(MetricsDocTest, DocsListEveryRegisteredFamilyAndNothingElse) {
   options.config.web3signer.emplace();
   options.config.web3signer->url = "http://127.0.0.1:1";
   options.config.validator_clients.push_back({"vc", "http://127.0.0.1:1/metrics"});
+  // A web configuration (basic auth only) for the web families.
+  const std::string web = ::testing::TempDir() + "/metrics_doc_web.yml";
+  std::ofstream(web) << "basic_auth_users:\n  a: "
+                        "'$2y$10$kuM61h9j3MN35IH.c5V2A.jUaLHviPyEVYRsOdHKJowT9BpnRnBg.'\n";
+  options.web_config_file = web;
   auto daemon = Daemon::Create(std::move(options));
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   std::vector<std::string> registered = (*daemon)->store().FamilyNames();

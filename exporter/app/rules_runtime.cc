@@ -126,7 +126,7 @@ absl::StatusOr<std::unique_ptr<RulesRuntime>> RulesRuntime::Create(RulesRuntimeO
   mo.state_dir = rt->options_.state_dir;
   mo.restore = rt->options_.restore;
   rt->manager_ = std::make_unique<ruleeval::Manager>(std::move(mo));
-  ASSIGN_OR_RETURN(std::vector<std::string> files, rt->ResolveFiles());
+  ASSIGN_OR_RETURN(std::vector<std::string> files, rt->ResolveFiles(rt->config_.rule_files));
   RETURN_IF_ERROR(rt->manager_->Update(files));
   rt->ApplyRetention(files);
   {
@@ -137,11 +137,17 @@ absl::StatusOr<std::unique_ptr<RulesRuntime>> RulesRuntime::Create(RulesRuntimeO
   return rt;
 }
 
-absl::StatusOr<std::vector<std::string>> RulesRuntime::ResolveFiles() const {
+absl::StatusOr<std::vector<std::string>> RulesRuntime::ResolveFiles(
+    const std::vector<std::string>& patterns) const {
+  return ResolveRuleFiles(patterns, options_.config_dir);
+}
+
+absl::StatusOr<std::vector<std::string>> ResolveRuleFiles(const std::vector<std::string>& patterns,
+                                                          const std::string& config_dir) {
   std::vector<std::string> out;
-  for (const std::string& pattern : config_.rule_files) {
+  for (const std::string& pattern : patterns) {
     std::filesystem::path p(pattern);
-    if (p.is_relative()) p = std::filesystem::path(options_.config_dir) / p;
+    if (p.is_relative()) p = std::filesystem::path(config_dir) / p;
     glob_t g{};
     const int rc = ::glob(p.string().c_str(), 0, nullptr, &g);
     if (rc == 0) {
@@ -184,18 +190,35 @@ void RulesRuntime::ApplyRetention(const std::vector<std::string>& files) {
 }
 
 absl::Status RulesRuntime::Reload() {
-  absl::StatusOr<std::vector<std::string>> files = ResolveFiles();
-  absl::Status s = files.ok() ? manager_->Update(*files) : files.status();
+  config::Config cfg;
+  {
+    absl::MutexLock lock(&mu_);
+    cfg.rule_files = config_.rule_files;
+    cfg.global = config_.global;
+  }
+  return Reload(cfg);
+}
+
+absl::Status RulesRuntime::Reload(const config::Config& cfg) {
+  absl::StatusOr<std::vector<std::string>> files = ResolveFiles(cfg.rule_files);
+  absl::Status s =
+      files.ok() ? manager_->Update(
+                       *files, ruleeval::Manager::Globals{cfg.global.evaluation_interval,
+                                                          ToLabels(cfg.global.external_labels)})
+                 : files.status();
   if (!s.ok()) {
     LogError("rule files reload failed; the previous rules keep running",
              {{"err", std::string(s.message())}});
     return s;
   }
-  ApplyRetention(*files);
   {
     absl::MutexLock lock(&mu_);
     files_ = *files;
+    config_.rule_files = cfg.rule_files;
+    config_.global.evaluation_interval = cfg.global.evaluation_interval;
+    config_.global.external_labels = cfg.global.external_labels;
   }
+  ApplyRetention(*files);
   LogInfo("rule files reloaded", {{"files", absl::StrJoin(*files, ",")}});
   return absl::OkStatus();
 }

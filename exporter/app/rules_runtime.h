@@ -82,6 +82,10 @@ class RulesRuntime {
 
   // Re-resolves the rule_files globs and reloads the rules.
   absl::Status Reload();
+  // Reloads with a new configuration's `rule_files`, `global.evaluation_interval` and
+  // `global.external_labels` (the rest of `cfg` is ignored: the self-scrape and retention
+  // settings need a restart). On error nothing changes.
+  absl::Status Reload(const config::Config& cfg);
 
   const query::Engine& engine() const { return engine_; }
   ruleeval::Manager& manager() { return *manager_; }
@@ -91,13 +95,14 @@ class RulesRuntime {
 
  private:
   explicit RulesRuntime(RulesRuntimeOptions options);
-  absl::StatusOr<std::vector<std::string>> ResolveFiles() const;
+  absl::StatusOr<std::vector<std::string>> ResolveFiles(
+      const std::vector<std::string>& patterns) const;
   void ApplyRetention(const std::vector<std::string>& files);
   void CompactLoop();
   absl::Duration WarmUp() const;
 
   RulesRuntimeOptions options_;
-  config::Config config_;
+  config::Config config_;  // rule_files and global's reloadable fields are guarded by mu_
   query::Engine engine_;
   std::unique_ptr<ruleeval::Manager> manager_;
   std::unique_ptr<scrape::Scraper> self_scraper_;
@@ -107,6 +112,11 @@ class RulesRuntime {
   mutable absl::Mutex mu_;
   std::vector<std::string> files_ ABSL_GUARDED_BY(mu_);
 };
+
+// The files `patterns` (rule_files globs, relative ones against `config_dir`) match, sorted and
+// without duplicates; a pattern matching nothing adds nothing (as Prometheus).
+absl::StatusOr<std::vector<std::string>> ResolveRuleFiles(const std::vector<std::string>& patterns,
+                                                          const std::string& config_dir);
 
 // The longest time any expression in `files` looks back from its evaluation time, in ms: the
 // largest range + offset of a range selector, offset of an instant selector, and subquery

@@ -1,5 +1,6 @@
 #include "app/source_health.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 
@@ -49,6 +50,8 @@ void SourceHealth::Success(std::string_view source, std::string_view target) {
     st.up = true;
     st.known = true;
     st.last_reason.clear();
+    st.last_message.clear();
+    st.last_success = clock_->Now();
   }
   if (recovered) LogInfo("source recovered", {{"source", source}, {"target", target}});
 }
@@ -67,11 +70,26 @@ void SourceHealth::Failure(std::string_view source, std::string_view target,
     st.up = false;
     st.known = true;
     st.last_reason = std::string(reason);
+    st.last_message = std::string(message);
   }
   if (log) {
     LogWarn("source failing",
             {{"source", source}, {"target", target}, {"reason", reason}, {"err", message}});
   }
+}
+
+std::vector<SourceHealth::Entry> SourceHealth::List() const {
+  std::vector<Entry> out;
+  absl::MutexLock lock(&mu_);
+  out.reserve(states_.size());
+  for (const auto& [key, st] : states_) {
+    out.push_back(Entry{key.first, key.second, st.up, st.known,
+                        st.last_reason.empty()
+                            ? std::string()
+                            : absl::StrCat(st.last_reason, ": ", st.last_message),
+                        st.last_success});
+  }
+  return out;
 }
 
 bool SourceHealth::IsUp(std::string_view source, std::string_view target) const {

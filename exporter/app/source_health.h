@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -49,6 +50,16 @@ class SourceHealth {
   // Current up value (for tests and the landing page); false for an unknown source.
   bool IsUp(std::string_view source, std::string_view target) const;
 
+  // Every registered source, sorted by (source, target), for the status page.
+  struct Entry {
+    std::string source, target;
+    bool up = false;
+    bool known = false;
+    std::string last_error;  // "reason: message" of the current failure; empty when up
+    absl::Time last_success = absl::InfinitePast();
+  };
+  std::vector<Entry> List() const;
+
  private:
   SourceHealth(Clock* clock) : clock_(clock) {}
   Clock* clock_;
@@ -59,6 +70,8 @@ class SourceHealth {
     bool up = false;
     bool known = false;  // had a success or a failure
     std::string last_reason;
+    std::string last_message;
+    absl::Time last_success = absl::InfinitePast();
   };
   mutable absl::Mutex mu_;
   std::map<std::pair<std::string, std::string>, State> states_ ABSL_GUARDED_BY(mu_);

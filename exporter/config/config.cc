@@ -8,6 +8,7 @@
 #include <functional>
 #include <initializer_list>
 #include <limits>
+#include <map>
 #include <queue>
 #include <set>
 #include <sstream>
@@ -1414,6 +1415,62 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view 
 }
 
 absl::StatusOr<Config> LoadConfigFile(std::string_view path) {
+  ASSIGN_OR_RETURN(std::string text, ReadConfigFile(path));
+  return ParseConfig(text, path);
+}
+
+std::vector<std::string> ChangedSections(std::string_view old_yaml, std::string_view new_yaml) {
+  std::vector<std::string> changed;
+  YAML::Node a, b;
+  try {
+    a = YAML::Load(std::string(old_yaml));
+    b = YAML::Load(std::string(new_yaml));
+  } catch (const YAML::Exception&) {
+    return {"*"};
+  }
+  std::set<std::string> keys;
+  for (const YAML::Node* n : {&a, &b}) {
+    if (!n->IsMap()) continue;
+    for (const auto& kv : *n) keys.insert(kv.first.as<std::string>(""));
+  }
+  // A canonical text of a node: independent of flow/block style, quoting, comments and key order.
+  std::function<void(const YAML::Node&, std::string*)> canon = [&canon](const YAML::Node& n,
+                                                                        std::string* out) {
+    if (n.IsMap()) {
+      std::map<std::string, const YAML::Node> sorted;
+      for (const auto& kv : n) sorted.emplace(kv.first.as<std::string>(""), kv.second);
+      out->append("{");
+      for (const auto& [key, value] : sorted) {
+        absl::StrAppend(out, key.size(), ":", key, "=");
+        canon(value, out);
+        out->append(",");
+      }
+      out->append("}");
+    } else if (n.IsSequence()) {
+      out->append("[");
+      for (const auto& item : n) {
+        canon(item, out);
+        out->append(",");
+      }
+      out->append("]");
+    } else if (n.IsScalar()) {
+      absl::StrAppend(out, "s", n.Scalar().size(), ":", n.Scalar());
+    } else {
+      out->append("~");
+    }
+  };
+  for (const std::string& k : keys) {
+    auto text = [&](const YAML::Node& n) -> std::string {
+      std::string out;
+      if (n.IsMap() && n[k]) canon(n[k], &out);
+      return out;
+    };
+    if (text(a) != text(b)) changed.push_back(k);
+  }
+  return changed;
+}
+
+absl::StatusOr<std::string> ReadConfigFile(std::string_view path) {
   std::string p(path);
   std::FILE* file = std::fopen(p.c_str(), "rb");
   if (file == nullptr) {
@@ -1439,7 +1496,7 @@ absl::StatusOr<Config> LoadConfigFile(std::string_view path) {
     return absl::FailedPreconditionError(
         Cat("cannot read config file ", p, ": ", std::strerror(err)));
   }
-  return ParseConfig(text, path);
+  return text;
 }
 
 }  // namespace stakewatch::config

@@ -286,6 +286,12 @@ struct Config {
 
 // Reads and parses the file at `path` (at most kMaxConfigFileBytes). Errors name `path`.
 absl::StatusOr<Config> LoadConfigFile(std::string_view path);
+// The text of a configuration file (NotFound, FailedPrecondition, or InvalidArgument when it is
+// larger than kMaxConfigFileBytes).
+absl::StatusOr<std::string> ReadConfigFile(std::string_view path);
+// The top-level keys whose contents differ between two configuration texts (comments and
+// formatting ignored), sorted; {"*"} if either is not YAML.
+std::vector<std::string> ChangedSections(std::string_view old_yaml, std::string_view new_yaml);
 
 // Parses `yaml_text`; `filename` is used only in error messages.
 absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view filename);

@@ -1000,5 +1000,20 @@ TEST(ParseConfigTest, SigningPathErrors) {
       "t.yml:3:12: validator_clients[1].name", "duplicate validator client name \"a\"");
 }
 
+TEST(ChangedSectionsTest, ComparesTopLevelSectionsIgnoringFormatting) {
+  const std::string a =
+      "global:\n  evaluation_interval: 1m\nrule_files: [a.yml]\nbeacon:\n  nodes: [x]\n";
+  // Same content, other formatting and a comment: nothing changed.
+  EXPECT_THAT(ChangedSections(a,
+                              "# c\nrule_files:\n  - a.yml\nbeacon: {nodes: [x]}\n"
+                              "global: {evaluation_interval: 1m}\n"),
+              ::testing::IsEmpty());
+  EXPECT_THAT(ChangedSections(a,
+                              "global:\n  evaluation_interval: 2m\nrule_files: [a.yml]\n"
+                              "validators: {groups: []}\n"),
+              ::testing::ElementsAre("beacon", "global", "validators"));
+  EXPECT_THAT(ChangedSections(a, "[not, a, map"), ::testing::ElementsAre("*"));
+}
+
 }  // namespace
 }  // namespace stakewatch::config

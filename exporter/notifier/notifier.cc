@@ -276,8 +276,27 @@ Notifier::Notifier(Options options)
 
 Notifier::~Notifier() { Stop(absl::ZeroDuration()); }
 
+absl::Status Notifier::ValidateConfig(const config::GlobalConfig& global,
+                                      const config::AlertingConfig& alerting) {
+  return BuildState(global, alerting).status();
+}
+
 absl::Status Notifier::ApplyConfig(const config::GlobalConfig& global,
                                    const config::AlertingConfig& alerting) {
+  ASSIGN_OR_RETURN(std::shared_ptr<State> state, BuildState(global, alerting));
+  // Series exist (at 0) from now on, as Prometheus's sync does.
+  for (const Target& t : state->targets) {
+    metrics_->PerAm(metrics_->sent, t.url, 0);
+    metrics_->PerAm(metrics_->errors, t.url, 0);
+  }
+  metrics_->Scalar(metrics_->discovered, static_cast<double>(state->targets.size()), false);
+  absl::MutexLock lock(&mu_);
+  state_ = std::move(state);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<Notifier::State>> Notifier::BuildState(
+    const config::GlobalConfig& global, const config::AlertingConfig& alerting) {
   auto state = std::make_shared<State>();
   for (const auto& [name, value] : global.external_labels) {
     if (!tsdb::IsValidLabelName(name) || name.rfind("__", 0) == 0) {
@@ -347,15 +366,7 @@ absl::Status Notifier::ApplyConfig(const config::GlobalConfig& global,
       }
     }
   }
-  // Series exist (at 0) from now on, as Prometheus's sync does.
-  for (const Target& t : state->targets) {
-    metrics_->PerAm(metrics_->sent, t.url, 0);
-    metrics_->PerAm(metrics_->errors, t.url, 0);
-  }
-  metrics_->Scalar(metrics_->discovered, static_cast<double>(state->targets.size()), false);
-  absl::MutexLock lock(&mu_);
-  state_ = std::move(state);
-  return absl::OkStatus();
+  return state;
 }
 
 void Notifier::Send(std::vector<Alert> alerts) {

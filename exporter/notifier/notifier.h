@@ -115,6 +115,10 @@ class Notifier {
   // queued are sent with the configuration current when their batch goes out.
   absl::Status ApplyConfig(const config::GlobalConfig& global,
                            const config::AlertingConfig& alerting);
+  // The checks of ApplyConfig without applying anything (a reload validates every part of a new
+  // configuration before it applies any).
+  static absl::Status ValidateConfig(const config::GlobalConfig& global,
+                                     const config::AlertingConfig& alerting);
 
   // Labels, relabels and queues `alerts` (see the file comment). Never blocks on the network.
   // After Stop() the alerts are counted as dropped.
@@ -140,6 +144,8 @@ class Notifier {
   struct Request;
   explicit Notifier(Options options);
 
+  static absl::StatusOr<std::shared_ptr<State>> BuildState(const config::GlobalConfig& global,
+                                                           const config::AlertingConfig& alerting);
   void Loop();
   bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return stopping_ || !queue_.empty();

@@ -24,6 +24,7 @@ rules::ValidationOptions RuleValidators() {
 }
 
 Manager::Manager(ManagerOptions options) : options_(std::move(options)) {
+  globals_ = Globals{options_.evaluation_interval, options_.external_labels};
   if (options_.metrics_store != nullptr) {
     absl::StatusOr<std::unique_ptr<RuleMetrics>> m = RuleMetrics::Create(options_.metrics_store);
     if (m.ok()) {
@@ -38,13 +39,22 @@ Manager::~Manager() { Stop(); }
 
 absl::Status Manager::Update(const std::vector<std::string>& files) {
   absl::MutexLock l(&mu_);
+  return UpdateLocked(files, globals_);
+}
+
+absl::Status Manager::Update(const std::vector<std::string>& files, const Globals& globals) {
+  absl::MutexLock l(&mu_);
+  return UpdateLocked(files, globals);
+}
+
+absl::Status Manager::UpdateLocked(const std::vector<std::string>& files, const Globals& globals) {
   Clock* clock = options_.clock != nullptr ? options_.clock : Clock::Real();
   GroupOptions go{.storage = options_.storage,
                   .query = options_.query,
                   .clock = clock,
-                  .external_labels = options_.external_labels,
+                  .external_labels = globals.external_labels,
                   .external_url = options_.external_url,
-                  .default_interval = options_.evaluation_interval,
+                  .default_interval = globals.evaluation_interval,
                   .resend_delay = options_.resend_delay,
                   .notify = options_.notify,
                   .metrics = metrics_.get()};
@@ -128,6 +138,7 @@ absl::Status Manager::Update(const std::vector<std::string>& files) {
     (void)WriteStateLocked();
   }
   groups_ = std::move(next);
+  globals_ = globals;
   if (metrics_) {
     metrics_->reload_successful().Set(1);
     metrics_->reload_success_timestamp().Set(absl::ToDoubleSeconds(now - absl::UnixEpoch()));

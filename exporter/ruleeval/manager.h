@@ -86,6 +86,15 @@ class Manager {
   // Loads `files` and replaces the rule set (see the file comment). Sets
   // stakewatch_rules_config_last_reload_successful (and its timestamp on success).
   absl::Status Update(const std::vector<std::string>& files);
+  // The global section's part of a reload (Prometheus's ApplyConfig): the default evaluation
+  // interval and the external labels ($externalLabels) for groups built by this Update. As in
+  // Prometheus, an unchanged group keeps running as it is (a group whose effective interval
+  // changed is rebuilt, its alert state carried over).
+  struct Globals {
+    absl::Duration evaluation_interval = absl::Minutes(1);
+    tsdb::Labels external_labels;
+  };
+  absl::Status Update(const std::vector<std::string>& files, const Globals& globals);
 
   // Ticks every group once at `now` on the calling thread, then writes due stale markers of
   // removed groups.
@@ -116,10 +125,14 @@ class Manager {
   absl::Status WriteStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
   void LoadStateOnce() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  absl::Status UpdateLocked(const std::vector<std::string>& files, const Globals& globals)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const ManagerOptions options_;
   std::unique_ptr<RuleMetrics> metrics_;  // null without a metrics store
 
   mutable absl::Mutex mu_;
+  Globals globals_ ABSL_GUARDED_BY(mu_);  // from options_, then from the last successful Update
   // Keyed by (file, name): the iteration order is the API's order.
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Group>> groups_
       ABSL_GUARDED_BY(mu_);

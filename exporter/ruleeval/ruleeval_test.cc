@@ -957,3 +957,55 @@ TEST_F(ManagerTest, ThreadsEvaluateOnFakeClock) {
 
 }  // namespace
 }  // namespace stakewatch::ruleeval
+
+namespace stakewatch::ruleeval {
+namespace {
+
+// A reload with new globals (Prometheus's ApplyConfig): a group without its own interval takes
+// the new evaluation_interval (and keeps its alert state); one with an explicit interval is
+// untouched; a failed reload does not adopt the new globals.
+TEST_F(ManagerTest, ReloadAppliesNewGlobalEvaluationInterval) {
+  tsdb::MemStorage st;
+  CannedQuery q;
+  FakeClock clock(T(kT0));
+  q.Always("up == 0", {S(kUp0, 0)});
+  Manager m({.storage = &st, .query = q.Func(), .clock = &clock});
+  const std::string f = Write("a.yml",
+                              "groups:\n  - name: dflt\n    rules:\n      - alert: Down\n"
+                              "        expr: up == 0\n        for: 5m\n"
+                              "  - name: fixed\n    interval: 10s\n    rules:\n"
+                              "      - record: r\n        expr: up == 0\n");
+  ASSERT_TRUE(m.Update({f}).ok());
+  auto groups = m.Groups();
+  ASSERT_THAT(groups, SizeIs(2));
+  EXPECT_EQ(groups[0].name, "dflt");
+  EXPECT_EQ(groups[0].interval, absl::Minutes(1));  // ManagerOptions' default
+  EXPECT_EQ(groups[1].interval, absl::Seconds(10));
+  for (int i = 0; i < 3; ++i) {
+    m.RunOnce(clock.Now());
+    clock.Advance(absl::Minutes(1));
+  }
+  ASSERT_THAT(m.Alerts(), SizeIs(1));
+  const absl::Time active_at = m.Alerts()[0].active_at;
+
+  // A failed reload with new globals changes nothing.
+  const std::string bad = Write("bad.yml",
+                                "groups:\n  - name: g\n    rules:\n"
+                                "      - record: x\n        expr: sum(\n");
+  ASSERT_FALSE(m.Update({bad}, Manager::Globals{absl::Seconds(15), {}}).ok());
+  EXPECT_EQ(m.Groups()[0].interval, absl::Minutes(1));
+
+  ASSERT_TRUE(m.Update({f}, Manager::Globals{absl::Seconds(15), tsdb::Labels{{"env", "x"}}}).ok());
+  groups = m.Groups();
+  ASSERT_THAT(groups, SizeIs(2));
+  EXPECT_EQ(groups[0].interval, absl::Seconds(15));
+  EXPECT_EQ(groups[1].interval, absl::Seconds(10));
+  ASSERT_THAT(m.Alerts(), SizeIs(1));
+  EXPECT_EQ(m.Alerts()[0].active_at, active_at);
+  // A later plain Update keeps the adopted globals.
+  ASSERT_TRUE(m.Update({f}).ok());
+  EXPECT_EQ(m.Groups()[0].interval, absl::Seconds(15));
+}
+
+}  // namespace
+}  // namespace stakewatch::ruleeval

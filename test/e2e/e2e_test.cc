@@ -32,6 +32,7 @@ namespace {
 
 using testing::FreePort;
 using testing::HttpGet;
+using testing::LogField;
 using testing::MakeTempDir;
 using testing::ParseMetricsText;
 using testing::StakewatchBinary;
@@ -41,14 +42,6 @@ constexpr uint64_t kValidators = 1000;
 constexpr int kSlotMs = 50;
 // The simulator's default fee recipient (configured for group "solo" only).
 constexpr char kFeeRecipient[] = "0x00000000000000000000000000000000000fee01";
-
-// Extracts `key=VALUE` from a logfmt line.
-std::string LogField(const std::string& line, const std::string& key) {
-  for (absl::string_view part : absl::StrSplit(line, ' ')) {
-    if (absl::StartsWith(part, key + "=")) return std::string(part.substr(key.size() + 1));
-  }
-  return "";
-}
 
 class Stack : public ::testing::Test {
  protected:

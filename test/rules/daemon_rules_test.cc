@@ -57,7 +57,7 @@ class DaemonRules : public ::testing::Test {
                     .ok());
     absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(
         {StakewatchBinary(), "run", absl::StrCat("--config.file=", dir_, "/stakewatch.yml"),
-         absl::StrCat("--web.listen-address=127.0.0.1:", port_)},
+         absl::StrCat("--web.listen-address=127.0.0.1:", port_), "--web.enable-lifecycle"},
         dir_ + "/stakewatch");
     ASSERT_TRUE(p.ok()) << p.status();
     proc_ = std::move(*p);

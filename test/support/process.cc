@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -194,5 +195,25 @@ std::map<std::string, double> ParseMetricsText(const std::string& text) {
 }
 
 std::string StakewatchBinary() { return STAKEWATCH_BINARY_DIR "/exporter/stakewatch"; }
+
+int RunShell(const std::string& command, std::string* output) {
+  const std::string full = "(" + command + ") 2>&1";
+  FILE* p = popen(full.c_str(), "r");
+  if (p == nullptr) return -1;
+  std::string text;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
+  const int rc = pclose(p);
+  if (output != nullptr) *output = std::move(text);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+std::string LogField(const std::string& line, const std::string& key) {
+  for (absl::string_view part : absl::StrSplit(line, ' ')) {
+    if (absl::StartsWith(part, key + "=")) return std::string(part.substr(key.size() + 1));
+  }
+  return "";
+}
 
 }  // namespace stakewatch::testing

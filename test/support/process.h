@@ -69,4 +69,11 @@ std::map<std::string, double> ParseMetricsText(const std::string& text);
 // Path of the stakewatch binary in the build tree.
 std::string StakewatchBinary();
 
+// Runs `command` with /bin/sh; its stdout and stderr go to *output (if not null). Returns the
+// exit status, or -1 if it could not run or was killed by a signal.
+int RunShell(const std::string& command, std::string* output = nullptr);
+
+// The value of `key=value` in a logfmt line whose values have no spaces ("" if absent).
+std::string LogField(const std::string& line, const std::string& key);
+
 }  // namespace stakewatch::testing
