@@ -321,13 +321,12 @@ void Daemon::UpdateStatusGroups(const accounting::EpochResult& result,
   std::vector<uint64_t> delay_sum(groups.size(), 0);
   std::vector<double> eff_sum(groups.size(), 0);
   for (StatusGroup& g : groups) {
-    const std::string name = g.name;
-    const auto labels = g.labels;
-    const size_t validators = g.validators;
-    g = StatusGroup{};
-    g.name = name;
-    g.labels = labels;
-    g.validators = validators;
+    // Fresh results; the group's identity (name, labels, size) is kept.
+    StatusGroup fresh;
+    fresh.name = std::move(g.name);
+    fresh.labels = std::move(g.labels);
+    fresh.validators = g.validators;
+    g = std::move(fresh);
     g.epoch = result.epoch;
     g.final = final;
     g.sync_known = sync != nullptr;

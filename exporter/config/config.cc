@@ -1419,6 +1419,36 @@ absl::StatusOr<Config> LoadConfigFile(std::string_view path) {
   return ParseConfig(text, path);
 }
 
+namespace {
+
+// A canonical text of a node: independent of flow/block style, quoting, comments and key order.
+void CanonicalText(const YAML::Node& n, std::string* out) {
+  if (n.IsMap()) {
+    std::map<std::string, YAML::Node> sorted;
+    for (const auto& kv : n) sorted.emplace(kv.first.as<std::string>(""), kv.second);
+    out->append("{");
+    for (const auto& [key, value] : sorted) {
+      absl::StrAppend(out, key.size(), ":", key, "=");
+      CanonicalText(value, out);
+      out->append(",");
+    }
+    out->append("}");
+  } else if (n.IsSequence()) {
+    out->append("[");
+    for (const auto& item : n) {
+      CanonicalText(item, out);
+      out->append(",");
+    }
+    out->append("]");
+  } else if (n.IsScalar()) {
+    absl::StrAppend(out, "s", n.Scalar().size(), ":", n.Scalar());
+  } else {
+    out->append("~");
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> ChangedSections(std::string_view old_yaml, std::string_view new_yaml) {
   std::vector<std::string> changed;
   YAML::Node a, b;
@@ -1433,36 +1463,10 @@ std::vector<std::string> ChangedSections(std::string_view old_yaml, std::string_
     if (!n->IsMap()) continue;
     for (const auto& kv : *n) keys.insert(kv.first.as<std::string>(""));
   }
-  // A canonical text of a node: independent of flow/block style, quoting, comments and key order.
-  std::function<void(const YAML::Node&, std::string*)> canon = [&canon](const YAML::Node& n,
-                                                                        std::string* out) {
-    if (n.IsMap()) {
-      std::map<std::string, const YAML::Node> sorted;
-      for (const auto& kv : n) sorted.emplace(kv.first.as<std::string>(""), kv.second);
-      out->append("{");
-      for (const auto& [key, value] : sorted) {
-        absl::StrAppend(out, key.size(), ":", key, "=");
-        canon(value, out);
-        out->append(",");
-      }
-      out->append("}");
-    } else if (n.IsSequence()) {
-      out->append("[");
-      for (const auto& item : n) {
-        canon(item, out);
-        out->append(",");
-      }
-      out->append("]");
-    } else if (n.IsScalar()) {
-      absl::StrAppend(out, "s", n.Scalar().size(), ":", n.Scalar());
-    } else {
-      out->append("~");
-    }
-  };
   for (const std::string& k : keys) {
     auto text = [&](const YAML::Node& n) -> std::string {
       std::string out;
-      if (n.IsMap() && n[k]) canon(n[k], &out);
+      if (n.IsMap() && n[k]) CanonicalText(n[k], &out);
       return out;
     };
     if (text(a) != text(b)) changed.push_back(k);

@@ -81,27 +81,11 @@ class Operate : public ::testing::Test {
     }
   }
 
-  std::map<std::string, double> Metrics() {
-    auto r = HttpGet("127.0.0.1", port_, "/metrics");
-    if (!r.ok() || r->status != 200) return {};
-    return ParseMetricsText(r->body);
-  }
+  std::map<std::string, double> Metrics() { return testing::ScrapeMetrics("127.0.0.1", port_); }
 
   // Polls /metrics until `series` reaches at least `min` (or 60 s pass); returns the last value.
-  double WaitFor(const std::string& series, double min,
-                 absl::Duration timeout = absl::Seconds(60)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    double v = -1;
-    while (absl::Now() < deadline) {
-      std::map<std::string, double> m = Metrics();
-      auto it = m.find(series);
-      if (it != m.end()) {
-        v = it->second;
-        if (v >= min) return v;
-      }
-      absl::SleepFor(absl::Milliseconds(200));
-    }
-    return v;
+  double WaitFor(const std::string& series, double min) {
+    return testing::WaitForMetric("127.0.0.1", port_, series, min, absl::Seconds(60));
   }
 
   // Polls until `path` answers 200 (60 s at most).

@@ -65,26 +65,11 @@ class DaemonRules : public ::testing::Test {
         << proc_->Stderr();
   }
 
-  std::map<std::string, double> Metrics() {
-    absl::StatusOr<testing::HttpResult> r = HttpGet("127.0.0.1", port_, "/metrics");
-    if (!r.ok() || r->status != 200) return {};
-    return ParseMetricsText(r->body);
-  }
+  std::map<std::string, double> Metrics() { return testing::ScrapeMetrics("127.0.0.1", port_); }
 
   // Polls /metrics until `series` reaches at least `min` (generous deadline; not a timing test).
   double WaitFor(const std::string& series, double min) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    double v = -1;
-    while (absl::Now() < deadline) {
-      std::map<std::string, double> m = Metrics();
-      auto it = m.find(series);
-      if (it != m.end()) {
-        v = it->second;
-        if (v >= min) return v;
-      }
-      absl::SleepFor(absl::Milliseconds(200));
-    }
-    return v;
+    return testing::WaitForMetric("127.0.0.1", port_, series, min, absl::Seconds(30));
   }
 
   std::string Group() const {

@@ -41,6 +41,7 @@ namespace stakewatch {
 namespace {
 
 using testing::HttpGet;
+using testing::LogField;
 using testing::MakeTempDir;
 using testing::ReadFile;
 using testing::StakewatchBinary;
@@ -53,14 +54,6 @@ constexpr char kHostileGroup[] = "<b>&\"solo\"";
 constexpr char kPlainGroup[] = "pool";
 constexpr char kAlert[] = "StatusPageAlwaysFiring";
 constexpr char kSummary[] = "always <i>firing</i> & 'quoted'";
-
-// Extracts `key=VALUE` from a logfmt line.
-std::string LogField(const std::string& line, const std::string& key) {
-  for (absl::string_view part : absl::StrSplit(line, ' ')) {
-    if (absl::StartsWith(part, key + "=")) return std::string(part.substr(key.size() + 1));
-  }
-  return "";
-}
 
 // What a person reads in an HTML fragment: tags removed (block-level ones and links read as a
 // space), the entities an HTML serializer writes decoded, whitespace collapsed, trimmed.

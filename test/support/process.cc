@@ -196,6 +196,28 @@ std::map<std::string, double> ParseMetricsText(const std::string& text) {
 
 std::string StakewatchBinary() { return STAKEWATCH_BINARY_DIR "/exporter/stakewatch"; }
 
+std::map<std::string, double> ScrapeMetrics(const std::string& host, int port) {
+  absl::StatusOr<HttpResult> r = HttpGet(host, port, "/metrics");
+  if (!r.ok() || r->status != 200) return {};
+  return ParseMetricsText(r->body);
+}
+
+double WaitForMetric(const std::string& host, int port, const std::string& series, double min,
+                     absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  double v = -1;
+  while (absl::Now() < deadline) {
+    std::map<std::string, double> m = ScrapeMetrics(host, port);
+    auto it = m.find(series);
+    if (it != m.end()) {
+      v = it->second;
+      if (v >= min) return v;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  return v;
+}
+
 int RunShell(const std::string& command, std::string* output) {
   const std::string full = "(" + command + ") 2>&1";
   FILE* p = popen(full.c_str(), "r");

@@ -69,6 +69,13 @@ std::map<std::string, double> ParseMetricsText(const std::string& text);
 // Path of the stakewatch binary in the build tree.
 std::string StakewatchBinary();
 
+// GET http://host:port/metrics parsed with ParseMetricsText; empty when it does not answer 200.
+std::map<std::string, double> ScrapeMetrics(const std::string& host, int port);
+// Polls ScrapeMetrics every 200 ms until `series` is at least `min` or `timeout` passes; returns
+// the last value seen (-1 if the series never appeared).
+double WaitForMetric(const std::string& host, int port, const std::string& series, double min,
+                     absl::Duration timeout);
+
 // Runs `command` with /bin/sh; its stdout and stderr go to *output (if not null). Returns the
 // exit status, or -1 if it could not run or was killed by a signal.
 int RunShell(const std::string& command, std::string* output = nullptr);
